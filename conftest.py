@@ -1,0 +1,60 @@
+"""Fixtures shared by every test: real servers, started once per test process.
+
+Redis and Triton are real: a private redis-server (AOF on) in a temporary folder, and
+the local Triton model server on free ports. Set LLMOPS_TEST_REDIS_URL or
+LLMOPS_TEST_TRITON_URL to use servers that already run instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from llmops_core import Settings
+from llmops_stack._process import free_port
+from llmops_stack.model_server import TritonPorts, models_installed, models_ready, start_model_server
+from llmops_stack.redis_server import redis_answers, start_redis
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    given = os.environ.get("LLMOPS_TEST_REDIS_URL")
+    if given and asyncio.run(redis_answers(given)):
+        yield given
+        return
+    folder = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    process = asyncio.run(start_redis(port, folder, log_path=folder / "redis.log"))
+    yield f"redis://127.0.0.1:{port}/0"
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def triton_url(tmp_path_factory) -> str:
+    given = os.environ.get("LLMOPS_TEST_TRITON_URL")
+    if given and asyncio.run(models_ready(given)):
+        yield given
+        return
+    if not models_installed():
+        pytest.skip("the local model server is not installed: run deploy/local/setup-models.sh")
+    folder = tmp_path_factory.mktemp("triton")
+    ports = TritonPorts(free_port(), free_port(), free_port())
+    process = asyncio.run(start_model_server(ports, log_path=folder / "triton.log"))
+    yield ports.grpc_url
+    process.stop()
+
+
+@pytest.fixture
+def settings(redis_url: str, tmp_path: Path) -> Settings:
+    """Platform settings on a private Redis and data folder, every server on a free port.
+
+    Triton endpoints point nowhere until a test asks for ``triton_url`` and sets them.
+    """
+    data = Settings(data_dir=tmp_path / "data").model_dump()
+    data["redis"]["url"] = redis_url
+    for service in ("prompt_registry", "retrieval", "guardrails", "monitoring", "inference", "gateway"):
+        data[service]["port"] = 0
+    return Settings.model_validate(data)

@@ -1,0 +1,172 @@
+"""The server interceptor every llmops service runs: trace id, logs, metrics, deadlines, errors.
+
+It wraps each RPC's behaviour once, so servicers contain only the mapping between
+protobuf and domain code: they raise ``LlmopsError`` and this turns it into a
+canonical status with ErrorInfo details.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+from collections.abc import AsyncIterator, Callable
+
+import grpc
+from prometheus_client import Counter, Histogram
+
+from llmops_core._logging import (
+    TRACE_ID_METADATA_KEY,
+    bind_trace_id,
+    get_logger,
+    new_trace_id,
+    reset_trace_id,
+)
+from llmops_core._status import to_grpc_status
+from llmops_core.errors import DeadlineExceededError, InternalError, LlmopsError
+
+RPC_REQUESTS = Counter(
+    "llmops_rpc_requests_total", "RPCs handled", ["service", "method", "code"]
+)
+RPC_LATENCY = Histogram(
+    "llmops_rpc_duration_seconds",
+    "RPC handling time",
+    ["service", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+# The absolute deadline (time.monotonic()) of the RPC being handled, so that outgoing
+# calls made on its behalf (SDK clients) can pass on what is left of it.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "llmops_deadline", default=None
+)
+
+
+def remaining_deadline() -> float | None:
+    """Seconds left of the current RPC's deadline (None outside an RPC or without a deadline)."""
+    deadline = _deadline.get()
+    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
+
+
+class ServerInterceptor(grpc.aio.ServerInterceptor):
+    """Binds the trace id, logs each call, counts it, enforces its deadline, maps its errors."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._log = get_logger("llmops.rpc")
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method.rsplit("/", 1)[-1]
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(handler.unary_unary, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(handler.unary_stream, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_stream:
+            return grpc.stream_stream_rpc_method_handler(
+                self._wrap_stream(handler.stream_stream, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler  # client streaming: no RPC of that shape is served yet
+
+    def _wrap_unary(self, behaviour: Callable, method: str):
+        async def wrapped(request, context: grpc.aio.ServicerContext):
+            with _CallScope(self, method, context) as scope:
+                try:
+                    scope.check_deadline()
+                    async with asyncio.timeout(scope.timeout):
+                        return await behaviour(request, context)
+                except Exception as exc:  # noqa: BLE001 - every failure becomes a status
+                    await scope.fail(exc)
+
+        return wrapped
+
+    def _wrap_stream(self, behaviour: Callable, method: str):
+        async def wrapped(request, context: grpc.aio.ServicerContext) -> AsyncIterator:
+            with _CallScope(self, method, context) as scope:
+                try:
+                    scope.check_deadline()
+                    async with asyncio.timeout(scope.timeout):
+                        async for item in behaviour(request, context):
+                            yield item
+                except Exception as exc:  # noqa: BLE001
+                    await scope.fail(exc)
+
+        return wrapped
+
+
+class _CallScope:
+    """Per-call state of the interceptor: timing, trace id, outcome."""
+
+    def __init__(self, owner: ServerInterceptor, method: str, context) -> None:
+        self.owner = owner
+        self.method = method
+        self.context = context
+        self.code = grpc.StatusCode.OK
+        metadata = dict(context.invocation_metadata() or ())
+        self.trace_id = metadata.get(TRACE_ID_METADATA_KEY) or new_trace_id()
+        remaining = context.time_remaining()
+        self.timeout = remaining if remaining is not None and remaining < 1e8 else None
+
+    def __enter__(self) -> _CallScope:
+        self.started = time.perf_counter()
+        self._tokens = (
+            bind_trace_id(self.trace_id),
+            _deadline.set(time.monotonic() + self.timeout if self.timeout else None),
+        )
+        self.context.set_trailing_metadata(((TRACE_ID_METADATA_KEY, self.trace_id),))
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        elapsed = time.perf_counter() - self.started
+        owner = self.owner
+        if exc_type is asyncio.CancelledError:
+            self.code = grpc.StatusCode.CANCELLED
+        RPC_REQUESTS.labels(owner._service, self.method, self.code.name).inc()
+        RPC_LATENCY.labels(owner._service, self.method).observe(elapsed)
+        owner._log.info(
+            "rpc",
+            method=self.method,
+            code=self.code.name,
+            duration_ms=round(elapsed * 1000, 3),
+        )
+        reset_trace_id(self._tokens[0])
+        _deadline.reset(self._tokens[1])
+
+    def check_deadline(self) -> None:
+        if self.timeout is not None and self.timeout <= 0:
+            raise DeadlineExceededError(f"the deadline passed before {self.method} started")
+
+    async def fail(self, exc: BaseException):
+        if isinstance(exc, grpc.aio.AbortError):
+            self.code = _code_of(self.context)
+            raise exc
+        if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+            exc = DeadlineExceededError(f"{self.method} did not finish before the caller's deadline")
+        if not isinstance(exc, LlmopsError):
+            self.owner._log.exception("unhandled error", method=self.method)
+            exc = InternalError(
+                f"internal error in {self.method} ({type(exc).__name__}); "
+                f"see the {self.owner._service} log, trace id {self.trace_id}"
+            )
+        status = to_grpc_status(exc, domain=self.owner._service)
+        self.code = status.code
+        await self.context.abort_with_status(status)
+
+
+def _code_of(context) -> grpc.StatusCode:
+    code = context.code()
+    if isinstance(code, grpc.StatusCode):
+        return code
+    return next((c for c in grpc.StatusCode if c.value[0] == code), grpc.StatusCode.UNKNOWN)

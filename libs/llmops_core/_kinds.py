@@ -1,0 +1,314 @@
+"""The extension points of llmops: one Protocol per plugin kind, and the values they trade.
+
+A plugin is a class with a ``name``, a pydantic ``Config`` model, a constructor
+``(config, context)``, async methods and ``health()``. Values are plain frozen
+dataclasses: plugins never see protobuf or gRPC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+
+@dataclass(frozen=True)
+class Health:
+    """Whether a plugin can serve, and why not."""
+
+    ok: bool
+    detail: str = ""
+
+
+@runtime_checkable
+class Plugin(Protocol):
+    """What every plugin has."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[BaseModel]]
+
+    async def health(self) -> Health:
+        """Cheap readiness probe: can this plugin serve requests right now?"""
+        ...
+
+    async def close(self) -> None:
+        """Release connections and files; called once at server shutdown."""
+        ...
+
+
+# --- prompt store -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromptRecord:
+    """One immutable prompt version. ``content`` is the normalised, JSON-able template and config."""
+
+    name: str
+    version: int
+    content: Mapping[str, Any]
+    content_hash: str
+    tags: tuple[str, ...] = ()
+    commit_message: str = ""
+    author: str = ""
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class LabelRecord:
+    """A movable pointer from a label name to a version (or a weighted split of versions)."""
+
+    prompt_name: str
+    name: str
+    version: int
+    protected: bool = False
+    updated_at: float = 0.0
+    splits: tuple[tuple[int, int], ...] = ()  # (version, weight) pairs for A/B tests
+
+
+class PromptStore(Plugin, Protocol):
+    """Durable, concurrency-safe storage of prompt versions and labels."""
+
+    async def create_version(self, draft: PromptRecord) -> tuple[PromptRecord, bool]:
+        """Store ``draft`` as the next version, atomically.
+
+        If a version with the same ``content_hash`` exists, return it and ``False``
+        (idempotent push); else the new record (its ``version`` assigned) and ``True``.
+        """
+        ...
+
+    async def get_version(self, name: str, version: int) -> PromptRecord | None: ...
+
+    async def latest_version(self, name: str) -> int:
+        """The highest version number of ``name``, 0 if the prompt does not exist."""
+        ...
+
+    async def get_label(self, name: str, label: str) -> LabelRecord | None: ...
+
+    async def list_labels(self, name: str) -> list[LabelRecord]: ...
+
+    async def set_label(
+        self,
+        name: str,
+        label: str,
+        version: int,
+        *,
+        expected_version: int | None,
+        author: str,
+        reason: str,
+    ) -> LabelRecord:
+        """Point ``label`` at ``version`` with compare-and-set on ``expected_version``.
+
+        ``None`` skips the check, ``0`` requires that the label does not exist yet.
+        Raises FailedPreconditionError when the current version differs.
+        """
+        ...
+
+
+# --- retrieval ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """A vector collection: its schema and counters. ``revision`` grows with every change."""
+
+    name: str
+    dimension: int
+    distance: str = "cosine"
+    embedding_model: str = ""
+    revision: int = 0
+    document_count: int = 0
+    chunk_count: int = 0
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document with its embedding."""
+
+    id: str
+    document_id: str
+    text: str
+    vector: Sequence[float]
+    title: str = ""
+    source: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """A search hit: the chunk (without its vector) and its similarity."""
+
+    chunk: Chunk
+    score: float
+
+
+class VectorStore(Plugin, Protocol):
+    """Collections of embedded chunks, searchable by vector."""
+
+    async def create_collection(self, info: CollectionInfo) -> CollectionInfo:
+        """Create an empty collection; AlreadyExistsError if the name is taken."""
+        ...
+
+    async def get_collection(self, name: str) -> CollectionInfo:
+        """NotFoundError if there is no such collection."""
+        ...
+
+    async def document_hash(self, collection: str, document_id: str) -> str | None:
+        """The content hash the document was last stored with, or None."""
+        ...
+
+    async def replace_document(
+        self, collection: str, document_id: str, content_hash: str, chunks: Sequence[Chunk]
+    ) -> int:
+        """Atomically replace all chunks of a document; returns the new collection revision."""
+        ...
+
+    async def search(self, collection: str, vector: Sequence[float], k: int) -> list[ScoredChunk]:
+        """The ``k`` nearest chunks, best first."""
+        ...
+
+
+class Embedder(Plugin, Protocol):
+    """Turns texts into vectors (batched)."""
+
+    model: str
+
+    async def dimension(self) -> int: ...
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, in order."""
+        ...
+
+
+# --- guardrails -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something a check found: what, how sure, and where (character spans)."""
+
+    category: str
+    score: float
+    message: str
+    spans: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class GuardInput:
+    """What a check looks at: the text, and for output checks the question and retrieved context."""
+
+    text: str
+    stage: str  # "input" or "output"
+    context: Sequence[str] = ()
+    question: str = ""
+
+
+class Guard(Plugin, Protocol):
+    """One input or output check. It reports findings; the policy decides the action."""
+
+    stages: ClassVar[frozenset[str]]
+    description: ClassVar[str]
+
+    async def check(self, item: GuardInput) -> list[Finding]: ...
+
+
+class Detector(Plugin, Protocol):
+    """A monitoring detector run over recorded traces (drift, quality); finds what to review."""
+
+    async def detect(self, traces: Sequence[Mapping[str, Any]]) -> list[Finding]: ...
+
+
+# --- monitoring -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TraceEvent:
+    """One recorded request: its id, when, and the serialised trace."""
+
+    trace_id: str
+    timestamp_ms: int
+    payload: bytes
+
+
+class EventSink(Plugin, Protocol):
+    """An append-only, replayable log of traces, idempotent by trace id."""
+
+    async def record(self, event: TraceEvent) -> tuple[bool, str]:
+        """Append ``event`` unless its trace id was recorded; returns (recorded, position id)."""
+        ...
+
+    async def get(self, trace_id: str) -> TraceEvent | None: ...
+
+    async def read_range(self, start_ms: int, end_ms: int) -> AsyncIterator[TraceEvent]:
+        """Events recorded in [start_ms, end_ms], oldest first."""
+        ...
+
+
+# --- inference ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Decoding parameters, named as in TensorRT-LLM."""
+
+    max_tokens: int = 256
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    repetition_penalty: float = 1.0
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    stop: tuple[str, ...] = ()
+    bad_words: tuple[str, ...] = ()
+    seed: int | None = None
+    beam_width: int = 1
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """A raw completion request: the chat template is already applied."""
+
+    model: str
+    prompt: str
+    sampling: Sampling
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class GenerationChunk:
+    """A piece of streamed output; the last one carries the usage and the finish reason."""
+
+    text: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    finish_reason: str | None = None  # "stop" | "length" | None while streaming
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    name: str
+    kind: str  # "llm" | "embedding"
+    ready: bool
+    backend: str
+    endpoints: tuple[str, ...] = ()
+
+
+class InferenceBackend(Plugin, Protocol):
+    """Runs models: streamed generation, embeddings, model listing."""
+
+    def generate_stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]: ...
+
+    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]: ...
+
+    async def list_models(self) -> list[ModelStatus]: ...
+
+
+# --- gateway --------------------------------------------------------------------------------
+
+
+class Stage(Plugin, Protocol):
+    """An extra step of the gateway's request path, run on a mutable per-request state."""
+
+    async def run(self, state: dict[str, Any]) -> None: ...

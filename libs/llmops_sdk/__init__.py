@@ -1,0 +1,23 @@
+"""Python clients for every llmops service."""
+
+from llmops_sdk._client import ServiceClient
+from llmops_sdk._health import check_health
+from llmops_sdk._services import (
+    GatewayClient,
+    GuardrailsClient,
+    InferenceClient,
+    MonitoringClient,
+    PromptRegistryClient,
+    RetrievalClient,
+)
+
+__all__ = [
+    "GatewayClient",
+    "GuardrailsClient",
+    "InferenceClient",
+    "MonitoringClient",
+    "PromptRegistryClient",
+    "RetrievalClient",
+    "ServiceClient",
+    "check_health",
+]

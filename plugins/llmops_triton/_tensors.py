@@ -1,0 +1,64 @@
+"""KServe v2 tensors to and from numpy, over tritonclient's generated protobufs.
+
+Requests are built directly (not through tritonclient's request helpers) so that
+reserved parameters such as ``triton_enable_empty_final_response`` can be set on
+streaming calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from tritonclient.grpc import service_pb2
+from tritonclient.utils import deserialize_bytes_tensor, np_to_triton_dtype, serialize_byte_tensor
+
+
+def infer_request(
+    model: str, inputs: Mapping[str, np.ndarray], *, request_id: str = "", final_response: bool = False
+) -> service_pb2.ModelInferRequest:
+    request = service_pb2.ModelInferRequest(model_name=model, id=request_id)
+    for name, array in inputs.items():
+        tensor = request.inputs.add(name=name, datatype=np_to_triton_dtype(array.dtype))
+        tensor.shape.extend(array.shape)
+        if array.dtype == np.object_:
+            request.raw_input_contents.append(serialize_byte_tensor(array).tobytes())
+        else:
+            request.raw_input_contents.append(np.ascontiguousarray(array).tobytes())
+    if final_response:
+        request.parameters["triton_enable_empty_final_response"].bool_param = True
+    return request
+
+
+def outputs_of(response: service_pb2.ModelInferResponse) -> dict[str, np.ndarray]:
+    """Every output tensor of a response, by name."""
+    arrays = {}
+    for index, tensor in enumerate(response.outputs):
+        raw = response.raw_output_contents[index] if index < len(response.raw_output_contents) else b""
+        shape = list(tensor.shape)
+        if tensor.datatype == "BYTES":
+            arrays[tensor.name] = deserialize_bytes_tensor(raw).reshape(shape)
+        else:
+            dtype = _NUMPY_DTYPES[tensor.datatype]
+            arrays[tensor.name] = np.frombuffer(raw, dtype=dtype).reshape(shape)
+    return arrays
+
+
+def is_final(response: service_pb2.ModelInferResponse) -> bool:
+    parameter = response.parameters.get("triton_final_response")
+    return bool(parameter and parameter.bool_param)
+
+
+def text_of(array: np.ndarray | None) -> str:
+    if array is None or array.size == 0:
+        return ""
+    return b"".join(
+        item if isinstance(item, bytes) else str(item).encode() for item in array.reshape(-1)
+    ).decode("utf-8", errors="replace")
+
+
+_NUMPY_DTYPES = {
+    "BOOL": np.bool_, "INT8": np.int8, "INT16": np.int16, "INT32": np.int32, "INT64": np.int64,
+    "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32, "UINT64": np.uint64,
+    "FP16": np.float16, "FP32": np.float32, "FP64": np.float64,
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Prepares everything ./pants needs to run Pants 2.17.1 without GitHub; safe to re-run.
+#
+#   .venv-pants/          Python 3.9 venv with pantsbuild.pants (2.17.1 is PyPI's last release,
+#                         and it needs 3.9) plus the pex package used to build the pex tool.
+#   .pants-offline/pex/   the pex CLI as a PEX, built from PyPI instead of GitHub's release asset.
+#   .pants-offline/protoc/              Debian's protoc + well-known .protos, packed as the
+#                                       archive layout [protoc] expects (bin/, include/).
+#   .pants-offline/grpc_python_plugin/  Debian's grpc_python_plugin binary.
+#   .pants.rc             git-ignored overrides pointing Pants at the files above by file:// URL
+#                         with their sha256 and size; Pants reads it from the build root.
+#
+# Every step checks its own output first, so a re-run only redoes what is missing.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${repo_root}/.venv-pants"
+offline="${repo_root}/.pants-offline"
+log="${offline}/bootstrap.log"
+pants_version="2.17.1"
+pex_version="2.1.137" # [pex-cli] default of Pants 2.17.1
+ca_certs="/etc/ssl/certs/ca-certificates.crt"
+
+mkdir -p "${offline}"
+: >"${log}"
+
+step() { echo "pants-bootstrap: $*"; }
+die() {
+  echo "pants-bootstrap: error: $*" >&2
+  exit 1
+}
+# Runs a command with its output in the log; shows the log's tail if it fails.
+quiet() {
+  if ! "$@" >>"${log}" 2>&1; then
+    tail -n 30 "${log}" >&2
+    die "'$*' failed (full log: ${log})"
+  fi
+}
+
+find_python39() {
+  local candidate
+  for candidate in "${PANTS_PYTHON:-}" "${PYENV_ROOT:-${HOME}/.pyenv}"/versions/3.9*/bin/python3.9 \
+    "$(command -v python3.9 || true)"; do
+    if [[ -n "${candidate}" && -x "${candidate}" ]] \
+      && "${candidate}" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 9))' 2>/dev/null; then
+      echo "${candidate}"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# --- 1. Pants itself --------------------------------------------------------------------
+if [[ ! -f "${venv}/.complete" ]]; then
+  python39="$(find_python39)" || die "Pants ${pants_version} needs Python 3.9, and none was found.
+  Install one, e.g. 'pyenv install 3.9.18' (pyenv: https://github.com/pyenv/pyenv), or
+  'apt-get install python3.9' where your distribution has it, or point PANTS_PYTHON at a
+  python3.9 binary, then run ./pants again."
+  step "creating ${venv#"${repo_root}"/} with ${python39}"
+  rm -rf "${venv}"
+  quiet "${python39}" -m venv "${venv}"
+  step "installing pantsbuild.pants==${pants_version} and pex==${pex_version} (about 20 s)"
+  quiet "${venv}/bin/pip" install --quiet --disable-pip-version-check \
+    "pantsbuild.pants==${pants_version}" "pex==${pex_version}"
+  touch "${venv}/.complete"
+fi
+
+# --- 2. The pex CLI -----------------------------------------------------------------------
+pex_dir="${offline}/pex/v${pex_version}"
+pex_file="${pex_dir}/pex"
+if [[ ! -f "${pex_file}" ]]; then
+  step "building the pex tool ${pex_version} from PyPI"
+  mkdir -p "${pex_dir}"
+  # /etc/pip.conf on our machines adds a constraints file that makes pex's pip fail with
+  # 'assert req.link is not None'; pex's resolve needs no pip configuration.
+  PIP_CONFIG_FILE=/dev/null quiet "${venv}/bin/pex" "pex==${pex_version}" -c pex \
+    -o "${pex_file}.tmp"
+  mv "${pex_file}.tmp" "${pex_file}"
+fi
+
+# --- 3. protoc and the gRPC Python plugin ---------------------------------------------------
+protoc_bin="/usr/bin/protoc"
+grpc_plugin_bin="/usr/bin/grpc_python_plugin"
+if [[ ! -x "${protoc_bin}" || ! -x "${grpc_plugin_bin}" ]]; then
+  apt_packages="protobuf-compiler protobuf-compiler-grpc"
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    step "installing ${apt_packages} with apt-get"
+    # A fresh machine may need its package lists first.
+    if ! apt-get install -y -q ${apt_packages} >>"${log}" 2>&1; then
+      quiet apt-get update -q
+      quiet apt-get install -y -q ${apt_packages}
+    fi
+  else
+    die "protoc and grpc_python_plugin are missing: run 'sudo apt-get install -y ${apt_packages}'."
+  fi
+fi
+protoc_version="$("${protoc_bin}" --version | awk '{print $2}')"
+grpc_plugin_version="$(dpkg-query -W -f='${Version}' protobuf-compiler-grpc 2>/dev/null \
+  | sed -E 's/^[0-9]+://; s/[-+~].*$//')"
+grpc_plugin_version="${grpc_plugin_version:-system}"
+
+protoc_archive="${offline}/protoc/${protoc_version}/protoc-${protoc_version}-linux_x86_64.tar.gz"
+if [[ ! -f "${protoc_archive}" ]]; then
+  step "packing ${protoc_bin} ${protoc_version} with its well-known .proto files"
+  staging="$(mktemp -d)"
+  mkdir -p "${staging}/bin" "${staging}/include/google/protobuf" "$(dirname "${protoc_archive}")"
+  cp "${protoc_bin}" "${staging}/bin/protoc"
+  cp /usr/include/google/protobuf/*.proto "${staging}/include/google/protobuf/"
+  # Fixed metadata keeps the archive, and so its sha256 in .pants.rc, the same on every run.
+  tar -C "${staging}" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - bin include \
+    | gzip -n >"${protoc_archive}.tmp"
+  mv "${protoc_archive}.tmp" "${protoc_archive}"
+  rm -rf "${staging}"
+fi
+
+grpc_plugin_file="${offline}/grpc_python_plugin/${grpc_plugin_version}/grpc_python_plugin"
+if [[ ! -f "${grpc_plugin_file}" ]]; then
+  step "copying ${grpc_plugin_bin} ${grpc_plugin_version}"
+  mkdir -p "$(dirname "${grpc_plugin_file}")"
+  cp "${grpc_plugin_bin}" "${grpc_plugin_file}"
+fi
+
+# --- 4. .pants.rc ---------------------------------------------------------------------------
+# known_versions entry: VERSION|PLATFORM|SHA256|SIZE
+known_version() {
+  printf '%s|linux_x86_64|%s|%s' "$1" "$(sha256sum "$2" | cut -d' ' -f1)" "$(stat -c %s "$2")"
+}
+step "writing .pants.rc"
+cat >"${offline}/pants.rc.tmp" <<EOF
+# Generated by scripts/pants-bootstrap.sh; do not edit or commit.
+# Points Pants 2.17 at tools built on this machine instead of GitHub downloads.
+
+[GLOBAL]
+ca_certs_path = "${ca_certs}"
+
+[subprocess-environment]
+# /etc/pip.conf adds a constraints file that makes pex's pip fail.
+env_vars.add = ["PIP_CONFIG_FILE=/dev/null"]
+
+[pex-cli]
+version = "v${pex_version}"
+url_template = "file://${pex_dir%/v"${pex_version}"}/{version}/pex"
+known_versions = ["$(known_version "v${pex_version}" "${pex_file}")"]
+
+[protoc]
+version = "${protoc_version}"
+url_template = "file://${offline}/protoc/{version}/protoc-{version}-linux_x86_64.tar.gz"
+known_versions = ["$(known_version "${protoc_version}" "${protoc_archive}")"]
+
+[grpc-python-plugin]
+version = "${grpc_plugin_version}"
+url_template = "file://${offline}/grpc_python_plugin/{version}/grpc_python_plugin"
+known_versions = ["$(known_version "${grpc_plugin_version}" "${grpc_plugin_file}")"]
+EOF
+mv "${offline}/pants.rc.tmp" "${repo_root}/.pants.rc"
+
+sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1 >"${offline}/bootstrap.stamp"
+step "done; Pants ${pants_version} is ready"

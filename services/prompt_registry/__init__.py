@@ -1,0 +1,1 @@
+"""The prompt registry service: versioned prompts and model configs, labels, rendering."""

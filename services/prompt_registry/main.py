@@ -1,0 +1,45 @@
+"""The prompt-registry process: wiring from config, ``create_server`` for tests, ``serve`` for real."""
+
+from __future__ import annotations
+
+import asyncio
+
+from llmops.v1 import prompt_registry_pb2, prompt_registry_pb2_grpc
+from llmops_core import (
+    GrpcServer,
+    PluginContext,
+    PluginRegistry,
+    ServiceBinding,
+    Settings,
+    configure_logging,
+    load_settings,
+    run_server,
+)
+from prompt_registry.domain import PromptRegistry
+from prompt_registry.servicer import PromptRegistryServicer
+
+NAME = "prompt-registry"
+SERVICE = prompt_registry_pb2.DESCRIPTOR.services_by_name["PromptRegistryService"].full_name
+
+
+def create_server(settings: Settings, plugins: PluginRegistry | None = None) -> GrpcServer:
+    plugins = plugins or PluginRegistry()
+    config = settings.prompt_registry
+    store = plugins.create(
+        "prompt_store", config.store, PluginContext(settings), key="prompt_registry.store"
+    )
+    servicer = PromptRegistryServicer(PromptRegistry(store))
+    binding = ServiceBinding(
+        SERVICE, servicer, prompt_registry_pb2_grpc.add_PromptRegistryServiceServicer_to_server
+    )
+    return GrpcServer(NAME, config, [binding], resources=[store])
+
+
+async def serve() -> None:
+    settings = load_settings()
+    configure_logging(NAME, settings.log_level)
+    await run_server(create_server(settings))
+
+
+if __name__ == "__main__":
+    asyncio.run(serve())

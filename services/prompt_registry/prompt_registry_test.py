@@ -1,0 +1,142 @@
+"""The prompt registry over a real socket, on a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import grpc
+import pytest
+
+from llmops.v1 import common_pb2, prompt_registry_pb2 as pb
+from llmops_core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
+from llmops_core.testing import serving
+from llmops_sdk import PromptRegistryClient
+from prompt_registry.main import create_server
+
+
+def _chat(system: str = "Answer from the context.", user: str = "{{context}}\n\nQ: {{question}}"):
+    return pb.PromptContent(
+        type=pb.PROMPT_TYPE_CHAT,
+        messages=[common_pb2.ChatMessage(role="system", content=system),
+                  common_pb2.ChatMessage(role="user", content=user)],
+        variables=["context", "question"],
+        model_config=pb.ModelConfig(
+            model="smollm2-135m", sampling=common_pb2.SamplingParams(max_tokens=64, temperature=0.2)
+        ),
+    )
+
+
+@pytest.fixture
+async def client(settings):
+    async with serving(create_server(settings)) as address:
+        async with PromptRegistryClient(address) as client:
+            yield client
+
+
+def _name() -> str:
+    return f"test/{uuid.uuid4().hex[:10]}"
+
+
+async def test_versions_are_numbered_and_identical_content_is_idempotent(client):
+    name = _name()
+    first = await client.rpc.CreatePromptVersion(pb.CreatePromptVersionRequest(name=name, content=_chat()))
+    again = await client.rpc.CreatePromptVersion(pb.CreatePromptVersionRequest(name=name, content=_chat()))
+    second = await client.rpc.CreatePromptVersion(
+        pb.CreatePromptVersionRequest(name=name, content=_chat(system="Be brief."), author="ana")
+    )
+    assert (first.version.version, first.created) == (1, True)
+    assert (again.version.version, again.created) == (1, False)
+    assert (second.version.version, second.created) == (2, True)
+    assert second.version.author == "ana"
+    assert second.version.content.model_config.sampling.max_tokens == 64
+
+
+async def test_label_move_is_compare_and_set_and_resolve_follows_it(client):
+    name = _name()
+    for system in ("one", "two"):
+        await client.rpc.CreatePromptVersion(pb.CreatePromptVersionRequest(name=name, content=_chat(system)))
+    await client.rpc.SetLabel(pb.SetLabelRequest(name=name, label="production", version=1, expected_version=0))
+    resolved = await client.rpc.ResolvePrompt(pb.ResolvePromptRequest(name=name, label="production"))
+    assert resolved.version.version == 1
+    with pytest.raises(FailedPreconditionError, match="points at version 1"):
+        await client.rpc.SetLabel(pb.SetLabelRequest(name=name, label="production", version=2, expected_version=0))
+    await client.rpc.SetLabel(pb.SetLabelRequest(name=name, label="production", version=2, expected_version=1))
+    resolved = await client.rpc.ResolvePrompt(pb.ResolvePromptRequest(name=name, label="production"))
+    assert (resolved.version.version, resolved.label) == (2, "production")
+    latest = await client.rpc.ResolvePrompt(pb.ResolvePromptRequest(name=name, label="latest"))
+    assert latest.version.version == 2
+
+
+async def test_concurrent_label_moves_with_the_same_expectation_have_one_winner(client):
+    name = _name()
+    for system in ("a", "b", "c"):
+        await client.rpc.CreatePromptVersion(pb.CreatePromptVersionRequest(name=name, content=_chat(system)))
+    await client.rpc.SetLabel(pb.SetLabelRequest(name=name, label="staging", version=1))
+    moves = [
+        client.rpc.SetLabel(pb.SetLabelRequest(name=name, label="staging", version=v, expected_version=1))
+        for v in (2, 3, 2, 3)
+    ]
+    outcomes = await asyncio.gather(*moves, return_exceptions=True)
+    assert sum(not isinstance(o, Exception) for o in outcomes) == 1
+    assert all(isinstance(o, FailedPreconditionError) for o in outcomes if isinstance(o, Exception))
+
+
+async def test_render_fills_variables_and_reports_unused_ones(client):
+    name = _name()
+    await client.rpc.CreatePromptVersion(pb.CreatePromptVersionRequest(name=name, content=_chat()))
+    await client.rpc.SetLabel(pb.SetLabelRequest(name=name, label="production", version=1))
+    rendered = await client.rpc.RenderPrompt(
+        pb.RenderPromptRequest(name=name, label="production",
+                               variables={"context": "[1] {{not expanded}}", "question": "Why?", "x": "1"})
+    )
+    assert rendered.messages[1].content == "[1] {{not expanded}}\n\nQ: Why?"
+    assert list(rendered.unused_variables) == ["x"]
+
+
+async def test_bad_input_is_invalid_argument_with_an_actionable_message(client):
+    name = _name()
+    cases = [
+        (pb.CreatePromptVersionRequest(name="Bad Name!", content=_chat()), "not a valid name"),
+        (pb.CreatePromptVersionRequest(name=name, content=pb.PromptContent(type=pb.PROMPT_TYPE_TEXT)), "empty"),
+        (pb.CreatePromptVersionRequest(name=name, content=pb.PromptContent(
+            type=pb.PROMPT_TYPE_TEXT, template="x" * 100_001)), "limit is 100000"),
+        (pb.CreatePromptVersionRequest(name=name, content=pb.PromptContent(
+            type=pb.PROMPT_TYPE_TEXT, template="Hi {{ name ")), "never closed"),
+        (pb.CreatePromptVersionRequest(name=name, content=pb.PromptContent(
+            type=pb.PROMPT_TYPE_TEXT, template="Hi name }}")), "without a matching"),
+        (pb.CreatePromptVersionRequest(name=name, content=pb.PromptContent(
+            type=pb.PROMPT_TYPE_TEXT, template="Hi {{ 1x }}")), "is not a variable"),
+        (pb.CreatePromptVersionRequest(name=name, content=pb.PromptContent()), "text or chat"),
+    ]
+    for request, message in cases:
+        with pytest.raises(InvalidArgumentError, match=message):
+            await client.rpc.CreatePromptVersion(request)
+    # Nothing was stored by the failed calls.
+    with pytest.raises(NotFoundError, match="does not exist"):
+        await client.rpc.ResolvePrompt(pb.ResolvePromptRequest(name=name, label="latest"))
+
+
+async def test_missing_things_are_not_found_and_never_fall_back(client):
+    name = _name()
+    await client.rpc.CreatePromptVersion(pb.CreatePromptVersionRequest(name=name, content=_chat()))
+    with pytest.raises(NotFoundError, match="no label 'production'"):
+        await client.rpc.ResolvePrompt(pb.ResolvePromptRequest(name=name, label="production"))
+    with pytest.raises(NotFoundError, match="versions are 1 to 1"):
+        await client.rpc.GetPromptVersion(pb.GetPromptVersionRequest(name=name, version=7))
+    with pytest.raises(NotFoundError, match="label 'staging' was not moved|no version 9"):
+        await client.rpc.SetLabel(pb.SetLabelRequest(name=name, label="staging", version=9))
+    with pytest.raises(InvalidArgumentError, match="missing value for variable\\(s\\): context, question"):
+        await client.rpc.RenderPrompt(pb.RenderPromptRequest(name=name, version=1))
+
+
+async def test_errors_carry_error_info_on_the_wire(settings):
+    async with serving(create_server(settings)) as address, grpc.aio.insecure_channel(address) as channel:
+        from llmops.v1 import prompt_registry_pb2_grpc
+
+        stub = prompt_registry_pb2_grpc.PromptRegistryServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.ResolvePrompt(pb.ResolvePromptRequest(name="nope/missing"))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    keys = [key for key, _ in caught.value.trailing_metadata()]
+    assert "grpc-status-details-bin" in keys
