@@ -2,6 +2,7 @@
 
 from llmops_sdk._client import ServiceClient
 from llmops_sdk._health import check_health
+from llmops_sdk._prompt_cache import PromptCache
 from llmops_sdk._services import (
     GatewayClient,
     GuardrailsClient,
@@ -16,6 +17,7 @@ __all__ = [
     "GuardrailsClient",
     "InferenceClient",
     "MonitoringClient",
+    "PromptCache",
     "PromptRegistryClient",
     "RetrievalClient",
     "ServiceClient",

@@ -17,6 +17,7 @@ class GuardConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: Action = "block"
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    fail_open: bool = False  # if the check itself fails: False blocks, True lets the text pass
 
 
 class LocalGuard:

@@ -41,6 +41,10 @@ def _ensemble_inputs(prompt: str, s: Sampling, *, stream: bool) -> dict:
         "frequency_penalty": _column(s.frequency_penalty, np.float32),
         "beam_width": _column(s.beam_width, np.int32),
         "stream": _column(stream, np.bool_),
+        # Without these, TensorRT-LLM echoes the prompt and reports no token counts.
+        "exclude_input_in_output": _column(True, np.bool_),
+        "return_num_input_tokens": _column(True, np.bool_),
+        "return_num_output_tokens": _column(True, np.bool_),
     }
     if s.seed is not None:
         inputs["random_seed"] = _column(s.seed, np.uint64)

@@ -22,7 +22,8 @@ def infer_request(
         tensor = request.inputs.add(name=name, datatype=np_to_triton_dtype(array.dtype))
         tensor.shape.extend(array.shape)
         if array.dtype == np.object_:
-            request.raw_input_contents.append(serialize_byte_tensor(array).tobytes())
+            serialized = serialize_byte_tensor(array)
+            request.raw_input_contents.append(serialized.item() if serialized.size else b"")
         else:
             request.raw_input_contents.append(np.ascontiguousarray(array).tobytes())
     if final_response:

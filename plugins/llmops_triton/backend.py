@@ -71,8 +71,8 @@ class TritonBackend:
                 raise _stream_error(response.error_message, triton_model)
             outputs = outputs_of(response.infer_response)
             text = text_of(outputs.get("text_output"))
-            input_tokens = _count(outputs, "input_token_count", input_tokens)
-            output_tokens = _count(outputs, "output_token_count", output_tokens)
+            input_tokens = _count(outputs, "num_input_tokens", input_tokens)
+            output_tokens = _count(outputs, "num_output_tokens", output_tokens)
             if is_final(response.infer_response):
                 finish = "length" if output_tokens == request.sampling.max_tokens else "stop"
                 yield GenerationChunk(text, input_tokens, output_tokens, finish)

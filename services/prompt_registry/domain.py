@@ -15,7 +15,7 @@ from typing import Any
 
 from llmops_core import LabelRecord, PromptRecord, PromptStore, require_name
 from llmops_core.errors import InvalidArgumentError, NotFoundError
-from prompt_registry import templates
+from llmops_core import templates
 
 MAX_TEMPLATE_CHARS = 100_000
 MAX_MESSAGES = 100

@@ -1,0 +1,1 @@
+"""The gateway: one Chat API composing registry, guardrails, retrieval, inference and monitoring."""

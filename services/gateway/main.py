@@ -1,0 +1,46 @@
+"""The gateway process: clients of every other service, addressed from config."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gateway.pipeline import ChatPipeline, Clients
+from gateway.servicer import GatewayServicer
+from llmops.v1 import gateway_pb2, gateway_pb2_grpc
+from llmops_core import GrpcServer, ServiceBinding, Settings, configure_logging, load_settings, run_server
+from llmops_sdk import (
+    GuardrailsClient,
+    InferenceClient,
+    MonitoringClient,
+    PromptCache,
+    PromptRegistryClient,
+    RetrievalClient,
+)
+
+NAME = "gateway"
+SERVICE = gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name
+
+
+def create_server(settings: Settings) -> GrpcServer:
+    registry = PromptRegistryClient(settings.prompt_registry.address)
+    clients = Clients(
+        prompts=PromptCache(registry, ttl=settings.gateway.prompt_cache_ttl_seconds),
+        retrieval=RetrievalClient(settings.retrieval.address),
+        guardrails=GuardrailsClient(settings.guardrails.address),
+        inference=InferenceClient(settings.inference.address),
+        monitoring=MonitoringClient(settings.monitoring.address),
+    )
+    pipeline = ChatPipeline(clients, settings.gateway)
+    binding = ServiceBinding(SERVICE, GatewayServicer(pipeline), gateway_pb2_grpc.add_GatewayServiceServicer_to_server)
+    resources = [pipeline, registry, clients.retrieval, clients.guardrails, clients.inference, clients.monitoring]
+    return GrpcServer(NAME, settings.gateway, [binding], resources=resources)
+
+
+async def serve() -> None:
+    settings = load_settings()
+    configure_logging(NAME, settings.log_level)
+    await run_server(create_server(settings))
+
+
+if __name__ == "__main__":
+    asyncio.run(serve())

@@ -1,0 +1,1 @@
+"""The inference service: generation and embeddings through an InferenceBackend plugin."""

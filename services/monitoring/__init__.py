@@ -1,0 +1,1 @@
+"""The monitoring service: traces, metrics and (later) the feedback loop."""

@@ -1,0 +1,1 @@
+"""The retrieval service: collections, ingestion (chunk + embed + upsert) and search."""
