@@ -15,7 +15,12 @@ import pytest
 
 from llmops_core import Settings
 from llmops_stack._process import free_port
-from llmops_stack.model_server import TritonPorts, models_installed, models_ready, start_model_server
+from llmops_stack.model_server import (
+    TritonPorts,
+    models_installed,
+    models_ready,
+    start_model_server,
+)
 from llmops_stack.redis_server import redis_answers, start_redis
 
 
@@ -55,6 +60,13 @@ def settings(redis_url: str, tmp_path: Path) -> Settings:
     """
     data = Settings(data_dir=tmp_path / "data").model_dump()
     data["redis"]["url"] = redis_url
-    for service in ("prompt_registry", "retrieval", "guardrails", "monitoring", "inference", "gateway"):
+    for service in (
+        "prompt_registry",
+        "retrieval",
+        "guardrails",
+        "monitoring",
+        "inference",
+        "gateway",
+    ):
         data[service]["port"] = 0
     return Settings.model_validate(data)

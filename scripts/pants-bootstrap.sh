@@ -20,6 +20,11 @@ log="${offline}/bootstrap.log"
 pants_version="2.17.1"
 pex_version="2.1.137" # [pex-cli] default of Pants 2.17.1
 ca_certs="/etc/ssl/certs/ca-certificates.crt"
+case "$(uname -m)" in
+  x86_64) platform="linux_x86_64" ;;
+  aarch64) platform="linux_arm64" ;;
+  *) echo "pants-bootstrap: error: unsupported machine $(uname -m)" >&2 && exit 1 ;;
+esac
 
 mkdir -p "${offline}"
 : >"${log}"
@@ -51,7 +56,8 @@ find_python39() {
 }
 
 # --- 1. Pants itself --------------------------------------------------------------------
-if [[ ! -f "${venv}/.complete" ]]; then
+# .complete holds the venv's path: a venv's scripts name it, so a moved checkout needs a new one.
+if [[ "$(cat "${venv}/.complete" 2>/dev/null)" != "${venv}" ]]; then
   python39="$(find_python39)" || die "Pants ${pants_version} needs Python 3.9, and none was found.
   Install one, e.g. 'pyenv install 3.9.18' (pyenv: https://github.com/pyenv/pyenv), or
   'apt-get install python3.9' where your distribution has it, or point PANTS_PYTHON at a
@@ -62,7 +68,7 @@ if [[ ! -f "${venv}/.complete" ]]; then
   step "installing pantsbuild.pants==${pants_version} and pex==${pex_version} (about 20 s)"
   quiet "${venv}/bin/pip" install --quiet --disable-pip-version-check \
     "pantsbuild.pants==${pants_version}" "pex==${pex_version}"
-  touch "${venv}/.complete"
+  echo "${venv}" >"${venv}/.complete"
 fi
 
 # --- 2. The pex CLI -----------------------------------------------------------------------
@@ -71,8 +77,8 @@ pex_file="${pex_dir}/pex"
 if [[ ! -f "${pex_file}" ]]; then
   step "building the pex tool ${pex_version} from PyPI"
   mkdir -p "${pex_dir}"
-  # /etc/pip.conf on our machines adds a constraints file that makes pex's pip fail with
-  # 'assert req.link is not None'; pex's resolve needs no pip configuration.
+  # The machine's pip config (/etc/xdg/pip/pip.conf) adds a constraints file that makes pex's
+  # pip fail with 'assert req.link is not None'; pex's resolve needs no pip configuration.
   PIP_CONFIG_FILE=/dev/null quiet "${venv}/bin/pex" "pex==${pex_version}" -c pex \
     -o "${pex_file}.tmp"
   mv "${pex_file}.tmp" "${pex_file}"
@@ -81,8 +87,12 @@ fi
 # --- 3. protoc and the gRPC Python plugin ---------------------------------------------------
 protoc_bin="/usr/bin/protoc"
 grpc_plugin_bin="/usr/bin/grpc_python_plugin"
-if [[ ! -x "${protoc_bin}" || ! -x "${grpc_plugin_bin}" ]]; then
-  apt_packages="protobuf-compiler protobuf-compiler-grpc"
+well_known_protos="/usr/include/google/protobuf" # from libprotobuf-dev
+have_protoc() {
+  [[ -x "${protoc_bin}" && -x "${grpc_plugin_bin}" && -f "${well_known_protos}/timestamp.proto" ]]
+}
+if ! have_protoc; then
+  apt_packages="protobuf-compiler protobuf-compiler-grpc libprotobuf-dev"
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
     step "installing ${apt_packages} with apt-get"
     # A fresh machine may need its package lists first.
@@ -91,7 +101,8 @@ if [[ ! -x "${protoc_bin}" || ! -x "${grpc_plugin_bin}" ]]; then
       quiet apt-get install -y -q ${apt_packages}
     fi
   else
-    die "protoc and grpc_python_plugin are missing: run 'sudo apt-get install -y ${apt_packages}'."
+    die "protoc, grpc_python_plugin or the well-known .proto files are missing:
+  run 'sudo apt-get install -y ${apt_packages}', then ./pants again."
   fi
 fi
 protoc_version="$("${protoc_bin}" --version | awk '{print $2}')"
@@ -99,13 +110,13 @@ grpc_plugin_version="$(dpkg-query -W -f='${Version}' protobuf-compiler-grpc 2>/d
   | sed -E 's/^[0-9]+://; s/[-+~].*$//')"
 grpc_plugin_version="${grpc_plugin_version:-system}"
 
-protoc_archive="${offline}/protoc/${protoc_version}/protoc-${protoc_version}-linux_x86_64.tar.gz"
+protoc_archive="${offline}/protoc/${protoc_version}/protoc-${protoc_version}-${platform}.tar.gz"
 if [[ ! -f "${protoc_archive}" ]]; then
   step "packing ${protoc_bin} ${protoc_version} with its well-known .proto files"
   staging="$(mktemp -d)"
   mkdir -p "${staging}/bin" "${staging}/include/google/protobuf" "$(dirname "${protoc_archive}")"
   cp "${protoc_bin}" "${staging}/bin/protoc"
-  cp /usr/include/google/protobuf/*.proto "${staging}/include/google/protobuf/"
+  cp "${well_known_protos}"/*.proto "${staging}/include/google/protobuf/"
   # Fixed metadata keeps the archive, and so its sha256 in .pants.rc, the same on every run.
   tar -C "${staging}" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - bin include \
     | gzip -n >"${protoc_archive}.tmp"
@@ -123,7 +134,7 @@ fi
 # --- 4. .pants.rc ---------------------------------------------------------------------------
 # known_versions entry: VERSION|PLATFORM|SHA256|SIZE
 known_version() {
-  printf '%s|linux_x86_64|%s|%s' "$1" "$(sha256sum "$2" | cut -d' ' -f1)" "$(stat -c %s "$2")"
+  printf '%s|%s|%s|%s' "$1" "${platform}" "$(sha256sum "$2" | cut -d' ' -f1)" "$(stat -c %s "$2")"
 }
 step "writing .pants.rc"
 cat >"${offline}/pants.rc.tmp" <<EOF
@@ -134,7 +145,7 @@ cat >"${offline}/pants.rc.tmp" <<EOF
 ca_certs_path = "${ca_certs}"
 
 [subprocess-environment]
-# /etc/pip.conf adds a constraints file that makes pex's pip fail.
+# The machine's pip config adds a constraints file that makes pex's pip fail.
 env_vars.add = ["PIP_CONFIG_FILE=/dev/null"]
 
 [pex-cli]
@@ -144,7 +155,7 @@ known_versions = ["$(known_version "v${pex_version}" "${pex_file}")"]
 
 [protoc]
 version = "${protoc_version}"
-url_template = "file://${offline}/protoc/{version}/protoc-{version}-linux_x86_64.tar.gz"
+url_template = "file://${offline}/protoc/{version}/protoc-{version}-${platform}.tar.gz"
 known_versions = ["$(known_version "${protoc_version}" "${protoc_archive}")"]
 
 [grpc-python-plugin]
@@ -154,5 +165,6 @@ known_versions = ["$(known_version "${grpc_plugin_version}" "${grpc_plugin_file}
 EOF
 mv "${offline}/pants.rc.tmp" "${repo_root}/.pants.rc"
 
-sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1 >"${offline}/bootstrap.stamp"
+# ./pants re-runs this script when the stamp no longer matches (script edited, repo moved).
+echo "$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1) ${repo_root}" >"${offline}/bootstrap.stamp"
 step "done; Pants ${pants_version} is ready"

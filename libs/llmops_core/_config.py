@@ -59,6 +59,10 @@ class TritonSettings(StrictModel):
     endpoints: list[str] = Field(default_factory=lambda: ["127.0.0.1:8001"], min_length=1)
     llm_model: str = "ensemble"
     embedding_model: str = "minilm"
+    # Ports of the local model server's other listeners (``llmops up`` starts it on the
+    # first endpoint's gRPC port).
+    local_http_port: int = Field(default=8000, ge=1, le=65535)
+    local_metrics_port: int = Field(default=8002, ge=1, le=65535)
 
 
 class PromptRegistrySettings(ServerSettings):

@@ -25,9 +25,7 @@ from llmops_core._logging import (
 from llmops_core._status import to_grpc_status
 from llmops_core.errors import DeadlineExceededError, InternalError, LlmopsError
 
-RPC_REQUESTS = Counter(
-    "llmops_rpc_requests_total", "RPCs handled", ["service", "method", "code"]
-)
+RPC_REQUESTS = Counter("llmops_rpc_requests_total", "RPCs handled", ["service", "method", "code"])
 RPC_LATENCY = Histogram(
     "llmops_rpc_duration_seconds",
     "RPC handling time",
@@ -153,7 +151,9 @@ class _CallScope:
             self.code = _code_of(self.context)
             raise exc
         if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-            exc = DeadlineExceededError(f"{self.method} did not finish before the caller's deadline")
+            exc = DeadlineExceededError(
+                f"{self.method} did not finish before the caller's deadline"
+            )
         if not isinstance(exc, LlmopsError):
             self.owner._log.exception("unhandled error", method=self.method)
             exc = InternalError(

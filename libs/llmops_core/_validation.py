@@ -6,15 +6,18 @@ import re
 
 from llmops_core.errors import InvalidArgumentError
 
-_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?(?:/[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?)*$")
+_NAME = re.compile(
+    r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?(?:/[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?)*$"
+)
 MAX_NAME_CHARS = 200
 
 
 def require_text(value: str, field: str, *, max_chars: int) -> str:
     """``value`` must hold non-blank text of at most ``max_chars`` characters."""
     if not value or not value.strip():
-        raise InvalidArgumentError(f"{field} is empty; send some text", reason="EMPTY_FIELD",
-                                   metadata={"field": field})
+        raise InvalidArgumentError(
+            f"{field} is empty; send some text", reason="EMPTY_FIELD", metadata={"field": field}
+        )
     if len(value) > max_chars:
         raise InvalidArgumentError(
             f"{field} has {len(value)} characters; the limit is {max_chars}",
@@ -27,8 +30,11 @@ def require_text(value: str, field: str, *, max_chars: int) -> str:
 def require_name(value: str, field: str) -> str:
     """A resource name: lowercase slug segments (a-z, 0-9, '.', '_', '-') joined by '/'."""
     if not value:
-        raise InvalidArgumentError(f"{field} is empty; give a name like 'support/answer'",
-                                   reason="EMPTY_FIELD", metadata={"field": field})
+        raise InvalidArgumentError(
+            f"{field} is empty; give a name like 'support/answer'",
+            reason="EMPTY_FIELD",
+            metadata={"field": field},
+        )
     if len(value) > MAX_NAME_CHARS or not _NAME.match(value):
         raise InvalidArgumentError(
             f"{field} '{value[:80]}' is not a valid name: use lowercase letters, digits, '.', '_' "

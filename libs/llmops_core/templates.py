@@ -27,9 +27,7 @@ class Template:
         return list(dict.fromkeys(self.parts[1::2]))
 
     def render(self, values: Mapping[str, str]) -> str:
-        return "".join(
-            values[part] if index % 2 else part for index, part in enumerate(self.parts)
-        )
+        return "".join(values[part] if index % 2 else part for index, part in enumerate(self.parts))
 
 
 def parse(text: str, where: str = "template") -> Template:
@@ -50,8 +48,10 @@ def parse(text: str, where: str = "template") -> Template:
         name = text[start + 2 : end].strip()
         if not _IDENTIFIER.match(name):
             raise _malformed(
-                where, text, start,
-                f"'{text[start:end + 2]}' is not a variable: use letters, digits and '_' "
+                where,
+                text,
+                start,
+                f"'{text[start : end + 2]}' is not a variable: use letters, digits and '_' "
                 "and start with a letter or '_'",
             )
         parts.extend([text[position:start], name])

@@ -37,15 +37,24 @@ class ManagedProcess:
 
 
 def start_process(
-    name: str, argv: Sequence[str], *, log_path: Path, env: Mapping[str, str] | None = None,
+    name: str,
+    argv: Sequence[str],
+    *,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> ManagedProcess:
     """Start ``argv`` in its own session (it outlives the CLI), output appended to ``log_path``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})}, cwd=cwd, start_new_session=True,
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            start_new_session=True,
         )
     return ManagedProcess(name, process.pid, log_path)
 
@@ -91,7 +100,10 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 async def wait_until(
-    check: Callable[[], Awaitable[bool]], *, timeout: float, process: ManagedProcess | None = None,
+    check: Callable[[], Awaitable[bool]],
+    *,
+    timeout: float,
+    process: ManagedProcess | None = None,
     interval: float = 0.1,
 ) -> bool:
     """Poll ``check`` until true; give up early if ``process`` died."""

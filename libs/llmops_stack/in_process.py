@@ -25,8 +25,10 @@ async def running_stack(settings: Settings) -> AsyncIterator[Settings]:
     from retrieval.main import create_server as retrieval_server
 
     factories = {
-        "prompt_registry": registry_server, "retrieval": retrieval_server,
-        "guardrails": guardrails_server, "monitoring": monitoring_server,
+        "prompt_registry": registry_server,
+        "retrieval": retrieval_server,
+        "guardrails": guardrails_server,
+        "monitoring": monitoring_server,
         "inference": inference_server,
     }
     started = []

@@ -57,9 +57,18 @@ async def start_model_server(
         )
     process = start_process(
         "triton",
-        [str(models_python()), str(server_script()), "--grpc-port", str(ports.grpc),
-         "--http-port", str(ports.http), "--metrics-port", str(ports.metrics),
-         "--address", "127.0.0.1"],
+        [
+            str(models_python()),
+            str(server_script()),
+            "--grpc-port",
+            str(ports.grpc),
+            "--http-port",
+            str(ports.http),
+            "--metrics-port",
+            str(ports.metrics),
+            "--address",
+            "127.0.0.1",
+        ],
         log_path=log_path,
         env={"PYTHONUNBUFFERED": "1"},
     )

@@ -30,6 +30,9 @@ def read_prompt_file(path: Path) -> pb.CreatePromptVersionRequest:
         content.messages.add(role=message["role"], content=message["content"])
     json_format.ParseDict(data.get("model_config", {}), content.model_config)
     return pb.CreatePromptVersionRequest(
-        name=data["name"], content=content, tags=data.get("tags", []),
-        commit_message=data.get("commit_message", ""), author=data.get("author", "prompt-file"),
+        name=data["name"],
+        content=content,
+        tags=data.get("tags", []),
+        commit_message=data.get("commit_message", ""),
+        author=data.get("author", "prompt-file"),
     )

@@ -31,16 +31,34 @@ async def redis_answers(url: str) -> bool:
 
 
 async def start_redis(
-    port: int, data_dir: Path, *, log_path: Path, appendfsync: str = "everysec",
+    port: int,
+    data_dir: Path,
+    *,
+    log_path: Path,
+    appendfsync: str = "everysec",
     timeout: float = 10.0,
 ) -> ManagedProcess:
     """Start redis-server on 127.0.0.1:``port`` with AOF in ``data_dir``; wait for PING."""
     data_dir.mkdir(parents=True, exist_ok=True)
     process = start_process(
         "redis",
-        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
-         "--appendonly", "yes", "--appendfsync", appendfsync, "--save", "",
-         "--protected-mode", "yes"],
+        [
+            redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            appendfsync,
+            "--save",
+            "",
+            "--protected-mode",
+            "yes",
+        ],
         log_path=log_path,
     )
     url = f"redis://127.0.0.1:{port}/0"

@@ -7,6 +7,7 @@ skipped by content hash.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,9 @@ class SeedReport:
     revision: int
 
 
-async def seed_prompt(client: PromptRegistryClient, path: Path, label: str = DEMO_LABEL) -> prompt_registry_pb2.PromptVersion:
+async def seed_prompt(
+    client: PromptRegistryClient, path: Path, label: str = DEMO_LABEL
+) -> prompt_registry_pb2.PromptVersion:
     created = await client.rpc.CreatePromptVersion(read_prompt_file(path))
     version = created.version
     try:
@@ -44,9 +47,16 @@ async def seed_prompt(client: PromptRegistryClient, path: Path, label: str = DEM
     except NotFoundError:
         expected = 0
     if expected != version.version:
-        await client.rpc.SetLabel(prompt_registry_pb2.SetLabelRequest(
-            name=version.name, label=label, version=version.version, expected_version=expected,
-            author="llmops-seed", reason="demo prompt"))
+        await client.rpc.SetLabel(
+            prompt_registry_pb2.SetLabelRequest(
+                name=version.name,
+                label=label,
+                version=version.version,
+                expected_version=expected,
+                author="llmops-seed",
+                reason="demo prompt",
+            )
+        )
     return version
 
 
@@ -57,29 +67,49 @@ def corpus_documents(folder: Path) -> list[retrieval_pb2.Document]:
         text = path.read_text()
         first, _, body = text.partition("\n")
         title = first[2:].strip() if first.startswith("# ") else path.stem
-        documents.append(retrieval_pb2.Document(
-            id=path.stem, title=title, text=body.strip() if first.startswith("# ") else text,
-            source=f"deploy/local/demo/corpus/{path.name}"))
+        documents.append(
+            retrieval_pb2.Document(
+                id=path.stem,
+                title=title,
+                text=body.strip() if first.startswith("# ") else text,
+                source=f"deploy/local/demo/corpus/{path.name}",
+            )
+        )
     return documents
 
 
-async def seed_corpus(client: RetrievalClient, folder: Path, collection: str) -> retrieval_pb2.IngestDocumentsResponse:
-    try:
+async def seed_corpus(
+    client: RetrievalClient, folder: Path, collection: str
+) -> retrieval_pb2.IngestDocumentsResponse:
+    with contextlib.suppress(AlreadyExistsError):
         await client.rpc.CreateCollection(
-            retrieval_pb2.CreateCollectionRequest(collection=retrieval_pb2.Collection(name=collection))
+            retrieval_pb2.CreateCollectionRequest(
+                collection=retrieval_pb2.Collection(name=collection)
+            )
         )
-    except AlreadyExistsError:
-        pass
     return await client.rpc.IngestDocuments(
-        retrieval_pb2.IngestDocumentsRequest(collection=collection, documents=corpus_documents(folder)),
+        retrieval_pb2.IngestDocumentsRequest(
+            collection=collection, documents=corpus_documents(folder)
+        ),
         timeout=300,
     )
 
 
-async def seed_demo(registry_address: str, retrieval_address: str, collection: str = "docs") -> SeedReport:
-    async with PromptRegistryClient(registry_address) as registry, RetrievalClient(retrieval_address) as retrieval:
+async def seed_demo(
+    registry_address: str, retrieval_address: str, collection: str = "docs"
+) -> SeedReport:
+    async with (
+        PromptRegistryClient(registry_address) as registry,
+        RetrievalClient(retrieval_address) as retrieval,
+    ):
         version = await seed_prompt(registry, demo_dir() / "prompts/rag-answer.yaml")
         ingested = await seed_corpus(retrieval, demo_dir() / "corpus", collection)
     unchanged = sum(r.status == retrieval_pb2.DOCUMENT_STATUS_UNCHANGED for r in ingested.results)
-    return SeedReport(version.name, version.version, collection, len(ingested.results) - unchanged,
-                      unchanged, ingested.revision)
+    return SeedReport(
+        version.name,
+        version.version,
+        collection,
+        len(ingested.results) - unchanged,
+        unchanged,
+        ingested.revision,
+    )

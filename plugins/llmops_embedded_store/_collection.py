@@ -67,7 +67,9 @@ class MemoryCollection:
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, vectors=self.vectors, header=np.frombuffer(header.encode(), np.uint8))
+                np.savez(
+                    handle, vectors=self.vectors, header=np.frombuffer(header.encode(), np.uint8)
+                )
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)

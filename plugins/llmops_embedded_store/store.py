@@ -61,8 +61,13 @@ class EmbeddedVectorStore:
             if info.name in self._collections:
                 raise AlreadyExistsError(f"collection '{info.name}' exists already")
             collection = MemoryCollection(
-                CollectionInfo(info.name, info.dimension, info.distance, info.embedding_model,
-                               created_at=time.time())
+                CollectionInfo(
+                    info.name,
+                    info.dimension,
+                    info.distance,
+                    info.embedding_model,
+                    created_at=time.time(),
+                )
             )
             await asyncio.to_thread(collection.save, self._file(info.name))
             self._collections[info.name] = collection

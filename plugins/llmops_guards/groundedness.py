@@ -21,12 +21,7 @@ _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 _CITATION = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
 _STOP_WORDS = frozenset(
-    """a an the and or but if then else of to in on at by for with from as is are was were be been
-    being it its this that these those there here they them their we our you your he she his her i me
-    my do does did done not no yes can could should would will may might must shall so such than too
-    very also just only into onto over under about above below up down out off again more most some
-    any each all both few other own same what which who whom whose when where why how has have had
-    having one two use used using based like well many much make makes made get gets""".split()
+    ["a", "an", "the", "and", "or", "but", "if", "then", "else", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "there", "here", "they", "them", "their", "we", "our", "you", "your", "he", "she", "his", "her", "i", "me", "my", "do", "does", "did", "done", "not", "no", "yes", "can", "could", "should", "would", "will", "may", "might", "must", "shall", "so", "such", "than", "too", "very", "also", "just", "only", "into", "onto", "over", "under", "about", "above", "below", "up", "down", "out", "off", "again", "more", "most", "some", "any", "each", "all", "both", "few", "other", "own", "same", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "has", "have", "had", "having", "one", "two", "use", "used", "using", "based", "like", "well", "many", "much", "make", "makes", "made", "get", "gets"]
 )
 
 

@@ -12,11 +12,15 @@ from llmops_guards._base import Action, GuardConfig, LocalGuard
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
     "email": re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)*\.[a-z]{2,}\b", re.I),
-    "phone": re.compile(r"(?<![\w+])(\+\d{1,3}[\s.-]?)?(\(\d{2,4}\)|\d{2,4})[\s.-]\d{3,4}[\s.-]\d{3,4}\b"),
+    "phone": re.compile(
+        r"(?<![\w+])(\+\d{1,3}[\s.-]?)?(\(\d{2,4}\)|\d{2,4})[\s.-]\d{3,4}[\s.-]\d{3,4}\b"
+    ),
     "payment-card": re.compile(r"\b(?:\d[ -]?){12,18}\d\b"),
     "us-ssn": re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b"),
     "iban": re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b"),
-    "ip-address": re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b"),
+    "ip-address": re.compile(
+        r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b"
+    ),
 }
 
 
@@ -37,7 +41,9 @@ class PiiGuard(LocalGuard):
     name: ClassVar[str] = "pii"
     Config: ClassVar[type[GuardConfig]] = PiiConfig
     stages: ClassVar[frozenset[str]] = frozenset({"input", "output"})
-    description: ClassVar[str] = "Personal data: e-mail, phone, payment card, SSN, IBAN, IP address."
+    description: ClassVar[str] = (
+        "Personal data: e-mail, phone, payment card, SSN, IBAN, IP address."
+    )
 
     async def check(self, item: GuardInput) -> list[Finding]:
         findings = []

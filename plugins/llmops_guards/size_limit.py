@@ -24,5 +24,11 @@ class SizeLimitGuard(LocalGuard):
         limit = self.config.max_chars
         if len(item.text) <= limit:
             return []
-        return [Finding("size", 1.0, f"{len(item.text)} characters; the limit is {limit}",
-                        ((limit, len(item.text)),))]
+        return [
+            Finding(
+                "size",
+                1.0,
+                f"{len(item.text)} characters; the limit is {limit}",
+                ((limit, len(item.text)),),
+            )
+        ]

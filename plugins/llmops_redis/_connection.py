@@ -15,7 +15,10 @@ from llmops_core.errors import UnavailableError
 
 def connect(url: str) -> redis.Redis:
     return redis.Redis.from_url(
-        url, decode_responses=False, socket_connect_timeout=2.0, socket_timeout=5.0,
+        url,
+        decode_responses=False,
+        socket_connect_timeout=2.0,
+        socket_timeout=5.0,
         health_check_interval=30,
     )
 

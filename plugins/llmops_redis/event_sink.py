@@ -59,16 +59,26 @@ class RedisStreamSink:
             try:
                 recorded, position = await self._record(
                     keys=[self.stream, self._dedupe_key(event.trace_id)],
-                    args=[event.trace_id, event.timestamp_ms, event.payload,
-                          self.config.max_len, self.config.dedupe_ttl_seconds],
+                    args=[
+                        event.trace_id,
+                        event.timestamp_ms,
+                        event.payload,
+                        self.config.max_len,
+                        self.config.dedupe_ttl_seconds,
+                    ],
                 )
             except Exception as exc:  # noqa: BLE001 - only the "id too small" case is retried
                 if "equal or smaller" not in str(exc):
                     raise
                 recorded, position = await self._record(
                     keys=[self.stream, self._dedupe_key(event.trace_id)],
-                    args=[event.trace_id, "*", event.payload,
-                          self.config.max_len, self.config.dedupe_ttl_seconds],
+                    args=[
+                        event.trace_id,
+                        "*",
+                        event.payload,
+                        self.config.max_len,
+                        self.config.dedupe_ttl_seconds,
+                    ],
                 )
         return bool(recorded), position.decode()
 

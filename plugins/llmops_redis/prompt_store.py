@@ -101,8 +101,12 @@ class RedisPromptStore:
             },
             sort_keys=True,
         )
-        keys = [*_prompt_keys(draft.name, "versions", "hashes", "labels"), NAMES_KEY,
-                _key(draft.name, "audit"), EVENTS_KEY]
+        keys = [
+            *_prompt_keys(draft.name, "versions", "hashes", "labels"),
+            NAMES_KEY,
+            _key(draft.name, "audit"),
+            EVENTS_KEY,
+        ]
         async with unavailable_on_failure(self.url):
             created, version, stored = await self._create(
                 keys=keys, args=[draft.content_hash, body, repr(now), draft.author, draft.name]
@@ -132,12 +136,25 @@ class RedisPromptStore:
         )
 
     async def set_label(
-        self, name: str, label: str, version: int, *, expected_version: int | None,
-        author: str, reason: str,
+        self,
+        name: str,
+        label: str,
+        version: int,
+        *,
+        expected_version: int | None,
+        author: str,
+        reason: str,
     ) -> LabelRecord:
         keys = [*_prompt_keys(name, "labels", "versions", "audit"), EVENTS_KEY]
-        args = [label, version, "" if expected_version is None else expected_version,
-                repr(time.time()), author, reason, name]
+        args = [
+            label,
+            version,
+            "" if expected_version is None else expected_version,
+            repr(time.time()),
+            author,
+            reason,
+            name,
+        ]
         async with unavailable_on_failure(self.url):
             outcome, detail = await self._set_label(keys=keys, args=args)
         if outcome == b"NO_VERSION":

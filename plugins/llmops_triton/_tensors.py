@@ -15,7 +15,11 @@ from tritonclient.utils import deserialize_bytes_tensor, np_to_triton_dtype, ser
 
 
 def infer_request(
-    model: str, inputs: Mapping[str, np.ndarray], *, request_id: str = "", final_response: bool = False
+    model: str,
+    inputs: Mapping[str, np.ndarray],
+    *,
+    request_id: str = "",
+    final_response: bool = False,
 ) -> service_pb2.ModelInferRequest:
     request = service_pb2.ModelInferRequest(model_name=model, id=request_id)
     for name, array in inputs.items():
@@ -35,7 +39,11 @@ def outputs_of(response: service_pb2.ModelInferResponse) -> dict[str, np.ndarray
     """Every output tensor of a response, by name."""
     arrays = {}
     for index, tensor in enumerate(response.outputs):
-        raw = response.raw_output_contents[index] if index < len(response.raw_output_contents) else b""
+        raw = (
+            response.raw_output_contents[index]
+            if index < len(response.raw_output_contents)
+            else b""
+        )
         shape = list(tensor.shape)
         if tensor.datatype == "BYTES":
             arrays[tensor.name] = deserialize_bytes_tensor(raw).reshape(shape)
@@ -59,7 +67,16 @@ def text_of(array: np.ndarray | None) -> str:
 
 
 _NUMPY_DTYPES = {
-    "BOOL": np.bool_, "INT8": np.int8, "INT16": np.int16, "INT32": np.int32, "INT64": np.int64,
-    "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32, "UINT64": np.uint64,
-    "FP16": np.float16, "FP32": np.float32, "FP64": np.float64,
+    "BOOL": np.bool_,
+    "INT8": np.int8,
+    "INT16": np.int16,
+    "INT32": np.int32,
+    "INT64": np.int64,
+    "UINT8": np.uint8,
+    "UINT16": np.uint16,
+    "UINT32": np.uint32,
+    "UINT64": np.uint64,
+    "FP16": np.float16,
+    "FP32": np.float32,
+    "FP64": np.float64,
 }

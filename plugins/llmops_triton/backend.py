@@ -81,22 +81,31 @@ class TritonBackend:
                 yield GenerationChunk(text)
 
     async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
-        return await embed_texts(self.endpoints, self._triton_model(self.embedding_models, model), texts)
+        return await embed_texts(
+            self.endpoints, self._triton_model(self.embedding_models, model), texts
+        )
 
     async def list_models(self) -> list[ModelStatus]:
         statuses = []
         for kind, models in (("llm", self.llm_models), ("embedding", self.embedding_models)):
             for public, triton_model in models.items():
                 statuses.append(
-                    ModelStatus(public, kind, await self._ready(triton_model), "triton",
-                                tuple(self.endpoints.endpoints))
+                    ModelStatus(
+                        public,
+                        kind,
+                        await self._ready(triton_model),
+                        "triton",
+                        tuple(self.endpoints.endpoints),
+                    )
                 )
         return statuses
 
     async def _ready(self, triton_model: str) -> bool:
         try:
             answer = await self.endpoints.unary(
-                lambda stub: stub.ModelReady(service_pb2.ModelReadyRequest(name=triton_model), timeout=2)
+                lambda stub: stub.ModelReady(
+                    service_pb2.ModelReadyRequest(name=triton_model), timeout=2
+                )
             )
         except Exception:  # noqa: BLE001 - an unreachable model is simply not ready
             return False
@@ -122,4 +131,3 @@ def _stream_error(message: str, model: str) -> Exception:
     if "input" in message and ("unexpected" in message or "expected" in message):
         return InvalidArgumentError(f"Triton model '{model}' rejected the request: {message}")
     return UnavailableError(f"Triton model '{model}' failed: {message}", reason="TRITON_ERROR")
-

@@ -41,7 +41,9 @@ class TritonEmbedder:
     async def health(self) -> Health:
         try:
             ready = await self.endpoints.unary(
-                lambda stub: stub.ModelReady(service_pb2.ModelReadyRequest(name=self.model), timeout=2)
+                lambda stub: stub.ModelReady(
+                    service_pb2.ModelReadyRequest(name=self.model), timeout=2
+                )
             )
         except Exception as exc:  # noqa: BLE001
             return Health(False, str(exc))

@@ -7,7 +7,14 @@ import asyncio
 from gateway.pipeline import ChatPipeline, Clients
 from gateway.servicer import GatewayServicer
 from llmops.v1 import gateway_pb2, gateway_pb2_grpc
-from llmops_core import GrpcServer, ServiceBinding, Settings, configure_logging, load_settings, run_server
+from llmops_core import (
+    GrpcServer,
+    ServiceBinding,
+    Settings,
+    configure_logging,
+    load_settings,
+    run_server,
+)
 from llmops_sdk import (
     GuardrailsClient,
     InferenceClient,
@@ -31,8 +38,17 @@ def create_server(settings: Settings) -> GrpcServer:
         monitoring=MonitoringClient(settings.monitoring.address),
     )
     pipeline = ChatPipeline(clients, settings.gateway)
-    binding = ServiceBinding(SERVICE, GatewayServicer(pipeline), gateway_pb2_grpc.add_GatewayServiceServicer_to_server)
-    resources = [pipeline, registry, clients.retrieval, clients.guardrails, clients.inference, clients.monitoring]
+    binding = ServiceBinding(
+        SERVICE, GatewayServicer(pipeline), gateway_pb2_grpc.add_GatewayServiceServicer_to_server
+    )
+    resources = [
+        pipeline,
+        registry,
+        clients.retrieval,
+        clients.guardrails,
+        clients.inference,
+        clients.monitoring,
+    ]
     return GrpcServer(NAME, settings.gateway, [binding], resources=resources)
 
 

@@ -16,10 +16,30 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from llmops.v1 import common_pb2, gateway_pb2, guardrails_pb2, inference_pb2, monitoring_pb2, retrieval_pb2
-from llmops_core import GatewaySettings, current_trace_id, get_logger, new_trace_id, require_name, require_text
-from llmops_core import templates
-from llmops_sdk import GuardrailsClient, InferenceClient, MonitoringClient, PromptCache, RetrievalClient
+from llmops.v1 import (
+    common_pb2,
+    gateway_pb2,
+    guardrails_pb2,
+    inference_pb2,
+    monitoring_pb2,
+    retrieval_pb2,
+)
+from llmops_core import (
+    GatewaySettings,
+    current_trace_id,
+    get_logger,
+    new_trace_id,
+    require_name,
+    require_text,
+    templates,
+)
+from llmops_sdk import (
+    GuardrailsClient,
+    InferenceClient,
+    MonitoringClient,
+    PromptCache,
+    RetrievalClient,
+)
 
 T = TypeVar("T")
 BLOCKED_INPUT_ANSWER = "I can't help with that request."
@@ -46,7 +66,9 @@ class _Timer:
             return await work
         finally:
             self.timings.append(
-                common_pb2.StageTiming(stage=stage, duration_ms=(time.perf_counter() - started) * 1000)
+                common_pb2.StageTiming(
+                    stage=stage, duration_ms=(time.perf_counter() - started) * 1000
+                )
             )
 
 
@@ -59,11 +81,15 @@ class ChatPipeline:
 
     async def chat(self, request: gateway_pb2.ChatRequest) -> gateway_pb2.ChatResponse:
         started = time.perf_counter()
-        question = require_text(request.message, "message", max_chars=self.settings.max_message_chars)
+        question = require_text(
+            request.message, "message", max_chars=self.settings.max_message_chars
+        )
         prompt_ref = common_pb2.PromptRef(
             name=request.prompt.name or self.settings.default_prompt,
             version=request.prompt.version,
-            label="" if request.prompt.version else request.prompt.label or self.settings.default_label,
+            label=""
+            if request.prompt.version
+            else request.prompt.label or self.settings.default_label,
         )
         require_name(prompt_ref.name, "prompt.name")
         collection = request.collection or self.settings.default_collection
@@ -75,15 +101,28 @@ class ChatPipeline:
         )
 
         resolved = await timer.time(
-            "prompt", self.clients.prompts.resolve(prompt_ref.name, label=prompt_ref.label, version=prompt_ref.version)
+            "prompt",
+            self.clients.prompts.resolve(
+                prompt_ref.name, label=prompt_ref.label, version=prompt_ref.version
+            ),
         )
         version = resolved.version
-        response.prompt.CopyFrom(common_pb2.PromptRef(name=version.name, version=version.version, label=resolved.label))
+        response.prompt.CopyFrom(
+            common_pb2.PromptRef(name=version.name, version=version.version, label=resolved.label)
+        )
         input_check, search = await asyncio.gather(
-            timer.time("guard_input", self.clients.guardrails.rpc.CheckInput(
-                guardrails_pb2.CheckInputRequest(text=question, policy=policy))),
-            timer.time("retrieval", self.clients.retrieval.rpc.Search(
-                retrieval_pb2.SearchRequest(collection=collection, query=question, k=top_k))),
+            timer.time(
+                "guard_input",
+                self.clients.guardrails.rpc.CheckInput(
+                    guardrails_pb2.CheckInputRequest(text=question, policy=policy)
+                ),
+            ),
+            timer.time(
+                "retrieval",
+                self.clients.retrieval.rpc.Search(
+                    retrieval_pb2.SearchRequest(collection=collection, query=question, k=top_k)
+                ),
+            ),
         )
         response.input_guard.CopyFrom(input_check.decision)
         response.collection_revision = search.revision
@@ -102,9 +141,17 @@ class ChatPipeline:
         response.usage.CopyFrom(generated.usage)
         answer = generated.text.strip()
 
-        output_check = await timer.time("guard_output", self.clients.guardrails.rpc.CheckOutput(
-            guardrails_pb2.CheckOutputRequest(text=answer or "(empty answer)", context=[h.text for h in hits],
-                                              input=question, policy=policy)))
+        output_check = await timer.time(
+            "guard_output",
+            self.clients.guardrails.rpc.CheckOutput(
+                guardrails_pb2.CheckOutputRequest(
+                    text=answer or "(empty answer)",
+                    context=[h.text for h in hits],
+                    input=question,
+                    policy=policy,
+                )
+            ),
+        )
         response.output_guard.CopyFrom(output_check.decision)
         if not output_check.decision.allowed:
             response.answer = BLOCKED_OUTPUT_ANSWER
@@ -126,7 +173,9 @@ class ChatPipeline:
             generate.prompt = templates.parse(content.template).render(variables)
             return generate
         rendered = [
-            common_pb2.ChatMessage(role=m.role, content=templates.parse(m.content).render(variables))
+            common_pb2.ChatMessage(
+                role=m.role, content=templates.parse(m.content).render(variables)
+            )
             for m in content.messages
         ]
         system = [m for m in rendered if m.role == "system"]
@@ -134,16 +183,28 @@ class ChatPipeline:
         generate.messages.extend(system + list(request.history) + rest)
         return generate
 
-    def _finish(self, request, response, timer: _Timer, started: float, collection: str, hits) -> gateway_pb2.ChatResponse:
+    def _finish(
+        self, request, response, timer: _Timer, started: float, collection: str, hits
+    ) -> gateway_pb2.ChatResponse:
         response.timings.extend(timer.timings)
         response.total_ms = (time.perf_counter() - started) * 1000
         trace = monitoring_pb2.Trace(
-            trace_id=response.trace_id, prompt=response.prompt, collection=collection,
-            collection_revision=response.collection_revision, hit_ids=[h.chunk_id for h in hits],
-            input_guard=response.input_guard, output_guard=response.output_guard, model=response.model,
-            usage=response.usage, timings=response.timings, total_ms=response.total_ms,
-            outcome=response.outcome, input=request.message, output=response.answer,
-            route=response.route, policy=request.policy or self.settings.default_policy,
+            trace_id=response.trace_id,
+            prompt=response.prompt,
+            collection=collection,
+            collection_revision=response.collection_revision,
+            hit_ids=[h.chunk_id for h in hits],
+            input_guard=response.input_guard,
+            output_guard=response.output_guard,
+            model=response.model,
+            usage=response.usage,
+            timings=response.timings,
+            total_ms=response.total_ms,
+            outcome=response.outcome,
+            input=request.message,
+            output=response.answer,
+            route=response.route,
+            policy=request.policy or self.settings.default_policy,
             context=[h.text for h in hits],
         )
         trace.start_time.GetCurrentTime()
@@ -176,7 +237,8 @@ class ChatPipeline:
 def format_context(hits) -> str:
     """Numbered passages, ``[1] Title: text``: the numbers the prompt asks the model to cite."""
     return "\n\n".join(
-        f"[{index}] {hit.title + ': ' if hit.title else ''}{hit.text}" for index, hit in enumerate(hits, 1)
+        f"[{index}] {hit.title + ': ' if hit.title else ''}{hit.text}"
+        for index, hit in enumerate(hits, 1)
     )
 
 
@@ -186,8 +248,12 @@ def citations(answer: str, hits) -> list[gateway_pb2.Citation]:
     numbers = cited or list(range(1, len(hits) + 1))
     return [
         gateway_pb2.Citation(
-            index=n, document_id=hits[n - 1].document_id, chunk_id=hits[n - 1].chunk_id,
-            title=hits[n - 1].title, source=hits[n - 1].source, snippet=hits[n - 1].text[:240],
+            index=n,
+            document_id=hits[n - 1].document_id,
+            chunk_id=hits[n - 1].chunk_id,
+            title=hits[n - 1].title,
+            source=hits[n - 1].source,
+            snippet=hits[n - 1].text[:240],
             score=hits[n - 1].score,
         )
         for n in numbers

@@ -53,10 +53,17 @@ class Guardrails:
 
     def checks(self) -> list[tuple[str, str, str]]:
         """(name, stage, description) of every configured check."""
-        return [(g.name, stage, g.description) for stage, guards in self.guards.items() for g in guards]
+        return [
+            (g.name, stage, g.description) for stage, guards in self.guards.items() for g in guards
+        ]
 
     async def check(
-        self, stage: str, text: str, *, context: Sequence[str] = (), question: str = "",
+        self,
+        stage: str,
+        text: str,
+        *,
+        context: Sequence[str] = (),
+        question: str = "",
         policy: str = "default",
     ) -> Decision:
         require_text(text, "text", max_chars=self.max_chars)
@@ -84,8 +91,15 @@ class Guardrails:
         except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
             self._log.exception("check failed", check=guard.name)
             action = "log" if getattr(config, "fail_open", False) else "block"
-            return Verdict(guard.name, action != "block", 0.0, action, (),
-                           (time.perf_counter() - started) * 1000, f"{type(exc).__name__}: {exc}")
+            return Verdict(
+                guard.name,
+                action != "block",
+                0.0,
+                action,
+                (),
+                (time.perf_counter() - started) * 1000,
+                f"{type(exc).__name__}: {exc}",
+            )
         triggered = tuple(
             (f, config.action if f.score >= config.threshold else "log") for f in findings
         )

@@ -36,7 +36,9 @@ def create_server(settings: Settings, plugins: PluginRegistry | None = None) -> 
     }
     guardrails = Guardrails(guards["input"], guards["output"], max_chars=MAX_TEXT_CHARS)
     binding = ServiceBinding(
-        SERVICE, GuardrailsServicer(guardrails), guardrails_pb2_grpc.add_GuardrailsServiceServicer_to_server
+        SERVICE,
+        GuardrailsServicer(guardrails),
+        guardrails_pb2_grpc.add_GuardrailsServiceServicer_to_server,
     )
     return GrpcServer(NAME, config, [binding], resources=guards["input"] + guards["output"])
 

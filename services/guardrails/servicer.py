@@ -19,12 +19,17 @@ class GuardrailsServicer(guardrails_pb2_grpc.GuardrailsServiceServicer):
         self.guardrails = guardrails
 
     async def CheckInput(self, request, context):
-        decision = await self.guardrails.check("input", request.text, policy=request.policy or "default")
+        decision = await self.guardrails.check(
+            "input", request.text, policy=request.policy or "default"
+        )
         return guardrails_pb2.CheckInputResponse(decision=decision_to_proto(decision))
 
     async def CheckOutput(self, request, context):
         decision = await self.guardrails.check(
-            "output", request.text, context=list(request.context), question=request.input,
+            "output",
+            request.text,
+            context=list(request.context),
+            question=request.input,
             policy=request.policy or "default",
         )
         return guardrails_pb2.CheckOutputResponse(decision=decision_to_proto(decision))
@@ -47,13 +52,22 @@ def decision_to_proto(decision: Decision) -> common_pb2.GuardDecision:
         duration_ms=decision.duration_ms,
         verdicts=[
             common_pb2.GuardVerdict(
-                check=v.check, passed=v.passed, score=v.score, action=ACTIONS[v.action],
-                duration_ms=v.duration_ms, error=v.error,
+                check=v.check,
+                passed=v.passed,
+                score=v.score,
+                action=ACTIONS[v.action],
+                duration_ms=v.duration_ms,
+                error=v.error,
                 findings=[
                     common_pb2.GuardFinding(
-                        check=v.check, category=f.category, score=f.score, message=f.message,
+                        check=v.check,
+                        category=f.category,
+                        score=f.score,
+                        message=f.message,
                         action=ACTIONS[action],
-                        spans=[common_pb2.Span(start=s, end=e, label=f.category) for s, e in f.spans],
+                        spans=[
+                            common_pb2.Span(start=s, end=e, label=f.category) for s, e in f.spans
+                        ],
                     )
                     for f, action in v.findings
                 ],

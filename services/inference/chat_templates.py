@@ -20,12 +20,18 @@ class ChatTemplate:
     stop: tuple[str, ...]
 
     def render(self, messages: Sequence[tuple[str, str]]) -> str:
-        return "".join(self.turn.format(role=r, content=c) for r, c in messages) + self.generation_prompt
+        return (
+            "".join(self.turn.format(role=r, content=c) for r, c in messages)
+            + self.generation_prompt
+        )
 
 
 TEMPLATES = {
     "chatml": ChatTemplate(
-        "chatml", "<|im_start|>{role}\n{content}<|im_end|>\n", "<|im_start|>assistant\n", ("<|im_end|>",)
+        "chatml",
+        "<|im_start|>{role}\n{content}<|im_end|>\n",
+        "<|im_start|>assistant\n",
+        ("<|im_end|>",),
     ),
     "llama3": ChatTemplate(
         "llama3",

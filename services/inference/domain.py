@@ -7,7 +7,14 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 
 from inference.chat_templates import ChatTemplate
-from llmops_core import GenerationChunk, GenerationRequest, InferenceBackend, ModelStatus, Sampling, require_range
+from llmops_core import (
+    GenerationChunk,
+    GenerationRequest,
+    InferenceBackend,
+    ModelStatus,
+    Sampling,
+    require_range,
+)
 from llmops_core.errors import InvalidArgumentError
 
 MAX_STOP_WORDS = 16
@@ -32,8 +39,14 @@ class Completion:
 
 class Inference:
     def __init__(
-        self, backend: InferenceBackend, *, default_model: str, default_embedding_model: str,
-        template: ChatTemplate, max_prompt_chars: int, max_tokens_limit: int,
+        self,
+        backend: InferenceBackend,
+        *,
+        default_model: str,
+        default_embedding_model: str,
+        template: ChatTemplate,
+        max_prompt_chars: int,
+        max_tokens_limit: int,
     ) -> None:
         self.backend = backend
         self.default_model = default_model
@@ -43,12 +56,18 @@ class Inference:
         self.max_tokens_limit = max_tokens_limit
 
     def prepare(
-        self, model: str, prompt: str, messages: Sequence[tuple[str, str]], sampling: Sampling,
+        self,
+        model: str,
+        prompt: str,
+        messages: Sequence[tuple[str, str]],
+        sampling: Sampling,
         request_id: str = "",
     ) -> GenerationRequest:
         """Validate and turn a prompt or chat messages into a backend request."""
         if bool(prompt) == bool(messages):
-            raise InvalidArgumentError("send exactly one of prompt or messages", reason="PROMPT_OR_MESSAGES")
+            raise InvalidArgumentError(
+                "send exactly one of prompt or messages", reason="PROMPT_OR_MESSAGES"
+            )
         if messages:
             for index, (role, content) in enumerate(messages):
                 if role not in ROLES:
@@ -56,9 +75,13 @@ class Inference:
                         f"messages[{index}].role is '{role}'; use one of {', '.join(ROLES)}"
                     )
                 if not content.strip():
-                    raise InvalidArgumentError(f"messages[{index}].content is empty", reason="EMPTY_FIELD")
+                    raise InvalidArgumentError(
+                        f"messages[{index}].content is empty", reason="EMPTY_FIELD"
+                    )
             prompt = self.template.render(messages)
-            sampling = replace(sampling, stop=tuple(dict.fromkeys(sampling.stop + self.template.stop)))
+            sampling = replace(
+                sampling, stop=tuple(dict.fromkeys(sampling.stop + self.template.stop))
+            )
         if not prompt.strip():
             raise InvalidArgumentError("prompt is empty; send some text", reason="EMPTY_FIELD")
         if len(prompt) > self.max_prompt_chars:
@@ -96,9 +119,13 @@ class Inference:
 
     async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
-            raise InvalidArgumentError("texts is empty; send at least one text", reason="EMPTY_FIELD")
+            raise InvalidArgumentError(
+                "texts is empty; send at least one text", reason="EMPTY_FIELD"
+            )
         if len(texts) > MAX_EMBED_TEXTS:
-            raise InvalidArgumentError(f"{len(texts)} texts; the limit is {MAX_EMBED_TEXTS} a request")
+            raise InvalidArgumentError(
+                f"{len(texts)} texts; the limit is {MAX_EMBED_TEXTS} a request"
+            )
         for index, text in enumerate(texts):
             if not text.strip() or len(text) > MAX_EMBED_TEXT_CHARS:
                 raise InvalidArgumentError(

@@ -38,7 +38,9 @@ def create_server(settings: Settings, plugins: PluginRegistry | None = None) -> 
         max_tokens_limit=config.max_tokens_limit,
     )
     binding = ServiceBinding(
-        SERVICE, InferenceServicer(inference), inference_pb2_grpc.add_InferenceServiceServicer_to_server
+        SERVICE,
+        InferenceServicer(inference),
+        inference_pb2_grpc.add_InferenceServiceServicer_to_server,
     )
     return GrpcServer(NAME, config, [binding], resources=[backend])
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 from inference.domain import Inference
-from llmops.v1 import common_pb2, inference_pb2 as pb, inference_pb2_grpc
+from llmops.v1 import common_pb2, inference_pb2_grpc
+from llmops.v1 import inference_pb2 as pb
 from llmops_core import Sampling
 
 _FINISH = {"stop": pb.FINISH_REASON_STOP, "length": pb.FINISH_REASON_LENGTH}
@@ -35,16 +36,24 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
 
     def _prepare(self, request):
         return self.inference.prepare(
-            request.model, request.prompt, [(m.role, m.content) for m in request.messages],
-            sampling_from_proto(request.sampling), request.request_id,
+            request.model,
+            request.prompt,
+            [(m.role, m.content) for m in request.messages],
+            sampling_from_proto(request.sampling),
+            request.request_id,
         )
 
     async def Generate(self, request, context):
         done = await self.inference.complete(self._prepare(request))
         return pb.GenerateResponse(
-            text=done.text, model=done.model, finish_reason=_FINISH.get(done.finish_reason, 0),
-            usage=common_pb2.TokenUsage(input_tokens=done.input_tokens, output_tokens=done.output_tokens),
-            time_to_first_token_ms=done.time_to_first_token_ms, duration_ms=done.duration_ms,
+            text=done.text,
+            model=done.model,
+            finish_reason=_FINISH.get(done.finish_reason, 0),
+            usage=common_pb2.TokenUsage(
+                input_tokens=done.input_tokens, output_tokens=done.output_tokens
+            ),
+            time_to_first_token_ms=done.time_to_first_token_ms,
+            duration_ms=done.duration_ms,
         )
 
     async def GenerateStream(self, request, context):
@@ -66,15 +75,21 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         model = request.model or self.inference.default_embedding_model
         vectors = await self.inference.embed(model, list(request.texts))
         return pb.EmbedResponse(
-            embeddings=[pb.Embedding(values=v) for v in vectors], model=model,
+            embeddings=[pb.Embedding(values=v) for v in vectors],
+            model=model,
             dimension=len(vectors[0]) if vectors else 0,
         )
 
     async def ListModels(self, request, context):
         return pb.ListModelsResponse(
             models=[
-                pb.ModelInfo(name=m.name, kind=_KINDS[m.kind], ready=m.ready, backend=m.backend,
-                             endpoints=m.endpoints)
+                pb.ModelInfo(
+                    name=m.name,
+                    kind=_KINDS[m.kind],
+                    ready=m.ready,
+                    backend=m.backend,
+                    endpoints=m.endpoints,
+                )
                 for m in await self.inference.models()
             ]
         )

@@ -27,7 +27,9 @@ def create_server(settings: Settings, plugins: PluginRegistry | None = None) -> 
     config = settings.monitoring
     sink = plugins.create("event_sink", config.sink, PluginContext(settings), key="monitoring.sink")
     binding = ServiceBinding(
-        SERVICE, MonitoringServicer(Monitoring(sink)), monitoring_pb2_grpc.add_MonitoringServiceServicer_to_server
+        SERVICE,
+        MonitoringServicer(Monitoring(sink)),
+        monitoring_pb2_grpc.add_MonitoringServiceServicer_to_server,
     )
     return GrpcServer(NAME, config, [binding], resources=[sink])
 

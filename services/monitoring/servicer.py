@@ -46,6 +46,11 @@ class MonitoringServicer(monitoring_pb2_grpc.MonitoringServiceServicer):
 
 def _latency(value: Latency) -> pb.LatencySummary:
     return pb.LatencySummary(
-        count=value.count, p50_ms=value.p50, p90_ms=value.p90, p95_ms=value.p95,
-        p99_ms=value.p99, max_ms=value.max, mean_ms=value.mean,
+        count=value.count,
+        p50_ms=value.p50,
+        p90_ms=value.p90,
+        p95_ms=value.p95,
+        p99_ms=value.p99,
+        max_ms=value.max,
+        mean_ms=value.mean,
     )

@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llmops_core import LabelRecord, PromptRecord, PromptStore, require_name
+from llmops_core import LabelRecord, PromptRecord, PromptStore, require_name, templates
 from llmops_core.errors import InvalidArgumentError, NotFoundError
-from llmops_core import templates
 
 MAX_TEMPLATE_CHARS = 100_000
 MAX_MESSAGES = 100
@@ -53,7 +52,9 @@ def normalise_content(content: Mapping[str, Any]) -> dict[str, Any]:
         if content.get("template"):
             raise InvalidArgumentError("a chat prompt has messages, not a template")
         if not messages:
-            raise InvalidArgumentError("a chat prompt needs at least one message", reason="EMPTY_FIELD")
+            raise InvalidArgumentError(
+                "a chat prompt needs at least one message", reason="EMPTY_FIELD"
+            )
         if len(messages) > MAX_MESSAGES:
             raise InvalidArgumentError(f"{len(messages)} messages; the limit is {MAX_MESSAGES}")
         parsed = []
@@ -95,7 +96,12 @@ class PromptRegistry:
         self.store = store
 
     async def create_version(
-        self, name: str, content: Mapping[str, Any], *, tags: list[str], commit_message: str,
+        self,
+        name: str,
+        content: Mapping[str, Any],
+        *,
+        tags: list[str],
+        commit_message: str,
         author: str,
     ) -> tuple[PromptRecord, bool]:
         require_name(name, "name")
@@ -103,8 +109,13 @@ class PromptRegistry:
             raise InvalidArgumentError(f"{len(tags)} tags; the limit is {MAX_TAGS}")
         canonical = normalise_content(content)
         draft = PromptRecord(
-            name=name, version=0, content=canonical, content_hash=content_hash(canonical),
-            tags=tuple(tags), commit_message=commit_message, author=author,
+            name=name,
+            version=0,
+            content=canonical,
+            content_hash=content_hash(canonical),
+            tags=tuple(tags),
+            commit_message=commit_message,
+            author=author,
         )
         return await self.store.create_version(draft)
 
@@ -118,8 +129,14 @@ class PromptRegistry:
         return record
 
     async def set_label(
-        self, name: str, label: str, version: int, *, expected_version: int | None,
-        author: str, reason: str,
+        self,
+        name: str,
+        label: str,
+        version: int,
+        *,
+        expected_version: int | None,
+        author: str,
+        reason: str,
     ) -> LabelRecord:
         require_name(name, "name")
         require_name(label, "label")

@@ -40,7 +40,9 @@ class PromptRegistryServicer(prompt_registry_pb2_grpc.PromptRegistryServiceServi
             request.name,
             request.label,
             request.version,
-            expected_version=request.expected_version if request.HasField("expected_version") else None,
+            expected_version=request.expected_version
+            if request.HasField("expected_version")
+            else None,
             author=request.author,
             reason=request.reason,
         )

@@ -83,7 +83,9 @@ def _split_long(unit: TextSpan, size: int) -> list[TextSpan]:
     for word in _words(unit.text):
         for i in range(0, len(word.text), size):
             start = unit.start + word.start + i
-            pieces.append(TextSpan(word.text[i : i + size], start, start + len(word.text[i : i + size])))
+            pieces.append(
+                TextSpan(word.text[i : i + size], start, start + len(word.text[i : i + size]))
+            )
     return pieces
 
 

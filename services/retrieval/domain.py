@@ -63,8 +63,12 @@ class Retrieval:
         if dimension < 1 or dimension > 65536:
             raise InvalidArgumentError(f"collection.dimension is {dimension}; use 1 to 65536")
         return await self.store.create_collection(
-            CollectionInfo(info.name, dimension, info.distance or "cosine",
-                           info.embedding_model or self.embedder.model)
+            CollectionInfo(
+                info.name,
+                dimension,
+                info.distance or "cosine",
+                info.embedding_model or self.embedder.model,
+            )
         )
 
     async def get_collection(self, name: str) -> CollectionInfo:
@@ -85,12 +89,23 @@ class Retrieval:
             if previous == digest:
                 results.append(IngestResult(document.id, "unchanged", 0))
                 continue
-            spans = chunk_text(document.text, chunking.size, chunking.overlap,
-                               sentence_aware=chunking.sentence_aware)
+            spans = chunk_text(
+                document.text,
+                chunking.size,
+                chunking.overlap,
+                sentence_aware=chunking.sentence_aware,
+            )
             vectors = await self.embedder.embed([span.text for span in spans])
             chunks = [
-                Chunk(f"{document.id}#{index}", document.id, span.text, vector, document.title,
-                      document.source, {**document.metadata, "chunk_index": str(index)})
+                Chunk(
+                    f"{document.id}#{index}",
+                    document.id,
+                    span.text,
+                    vector,
+                    document.title,
+                    document.source,
+                    {**document.metadata, "chunk_index": str(index)},
+                )
                 for index, (span, vector) in enumerate(zip(spans, vectors, strict=True))
             ]
             if chunks and len(chunks[0].vector) != info.dimension:
@@ -100,7 +115,9 @@ class Retrieval:
                     "for this embedding model"
                 )
             revision = await self.store.replace_document(collection, document.id, digest, chunks)
-            results.append(IngestResult(document.id, "updated" if previous else "created", len(chunks)))
+            results.append(
+                IngestResult(document.id, "updated" if previous else "created", len(chunks))
+            )
         return results, revision
 
     async def search(
@@ -129,14 +146,23 @@ class Retrieval:
                     f"documents[{index}].id must hold 1 to {MAX_ID_CHARS} characters"
                 )
             if document.id in seen:
-                raise InvalidArgumentError(f"document id '{document.id}' appears twice in the request")
+                raise InvalidArgumentError(
+                    f"document id '{document.id}' appears twice in the request"
+                )
             seen.add(document.id)
-            require_text(document.text, f"documents[{index}].text", max_chars=self.max_document_chars)
+            require_text(
+                document.text, f"documents[{index}].text", max_chars=self.max_document_chars
+            )
 
 
 def _content_hash(document: DocumentInput, chunking: Chunking) -> str:
     payload = json.dumps(
-        [document.text, document.title, document.source, sorted(document.metadata.items()),
-         [chunking.size, chunking.overlap, chunking.sentence_aware]]
+        [
+            document.text,
+            document.title,
+            document.source,
+            sorted(document.metadata.items()),
+            [chunking.size, chunking.overlap, chunking.sentence_aware],
+        ]
     )
     return "sha256:" + hashlib.sha256(payload.encode()).hexdigest()

@@ -29,11 +29,15 @@ def create_server(settings: Settings, plugins: PluginRegistry | None = None) -> 
     store = plugins.create("vector_store", config.store, context, key="retrieval.store")
     embedder = plugins.create("embedder", config.embedder, context, key="retrieval.embedder")
     retrieval = Retrieval(
-        store, embedder, max_documents=config.max_documents_per_request,
+        store,
+        embedder,
+        max_documents=config.max_documents_per_request,
         max_document_chars=config.max_document_chars,
     )
     binding = ServiceBinding(
-        SERVICE, RetrievalServicer(retrieval), retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server
+        SERVICE,
+        RetrievalServicer(retrieval),
+        retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server,
     )
     return GrpcServer(NAME, config, [binding], resources=[store, embedder])
 

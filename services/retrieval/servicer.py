@@ -25,8 +25,12 @@ class RetrievalServicer(retrieval_pb2_grpc.RetrievalServiceServicer):
     async def CreateCollection(self, request, context):
         wanted = request.collection
         info = await self.retrieval.create_collection(
-            CollectionInfo(wanted.name, wanted.dimension, _DISTANCES.get(wanted.distance, ""),
-                           wanted.embedding_model)
+            CollectionInfo(
+                wanted.name,
+                wanted.dimension,
+                _DISTANCES.get(wanted.distance, ""),
+                wanted.embedding_model,
+            )
         )
         return pb.CreateCollectionResponse(collection=collection_to_proto(info))
 
@@ -36,7 +40,8 @@ class RetrievalServicer(retrieval_pb2_grpc.RetrievalServiceServicer):
 
     async def IngestDocuments(self, request, context):
         documents = [
-            DocumentInput(d.id, d.text, d.title, d.source, dict(d.metadata)) for d in request.documents
+            DocumentInput(d.id, d.text, d.title, d.source, dict(d.metadata))
+            for d in request.documents
         ]
         chunking = Chunking(
             request.chunking.chunk_size,
@@ -46,8 +51,9 @@ class RetrievalServicer(retrieval_pb2_grpc.RetrievalServiceServicer):
         results, revision = await self.retrieval.ingest(request.collection, documents, chunking)
         return pb.IngestDocumentsResponse(
             results=[
-                pb.DocumentResult(document_id=r.document_id, status=_STATUS[r.status],
-                                  chunk_count=r.chunk_count)
+                pb.DocumentResult(
+                    document_id=r.document_id, status=_STATUS[r.status], chunk_count=r.chunk_count
+                )
                 for r in results
             ],
             revision=revision,
@@ -55,15 +61,22 @@ class RetrievalServicer(retrieval_pb2_grpc.RetrievalServiceServicer):
 
     async def Search(self, request, context):
         hits, revision = await self.retrieval.search(
-            request.collection, request.query, request.k or 5,
+            request.collection,
+            request.query,
+            request.k or 5,
             score_threshold=request.score_threshold,
         )
         return pb.SearchResponse(
             hits=[
                 pb.SearchHit(
-                    chunk_id=hit.chunk.id, document_id=hit.chunk.document_id, text=hit.chunk.text,
-                    score=hit.score, dense_score=hit.score, title=hit.chunk.title,
-                    source=hit.chunk.source, metadata=dict(hit.chunk.metadata),
+                    chunk_id=hit.chunk.id,
+                    document_id=hit.chunk.document_id,
+                    text=hit.chunk.text,
+                    score=hit.score,
+                    dense_score=hit.score,
+                    title=hit.chunk.title,
+                    source=hit.chunk.source,
+                    metadata=dict(hit.chunk.metadata),
                     chunk_index=int(hit.chunk.metadata.get("chunk_index", 0)),
                 )
                 for hit in hits
@@ -76,8 +89,13 @@ def collection_to_proto(info: CollectionInfo) -> pb.Collection:
     created = timestamp_pb2.Timestamp()
     created.FromNanoseconds(int(info.created_at * 1e9))
     return pb.Collection(
-        name=info.name, dimension=info.dimension, distance=_DISTANCE_ENUMS.get(info.distance, 0),
-        embedding_model=info.embedding_model, revision=info.revision,
-        document_count=info.document_count, chunk_count=info.chunk_count, create_time=created,
+        name=info.name,
+        dimension=info.dimension,
+        distance=_DISTANCE_ENUMS.get(info.distance, 0),
+        embedding_model=info.embedding_model,
+        revision=info.revision,
+        document_count=info.document_count,
+        chunk_count=info.chunk_count,
+        create_time=created,
         store="embedded",
     )

@@ -1,0 +1,5 @@
+import sys
+
+from llmops_cli.app import main
+
+sys.exit(main())
