@@ -2,7 +2,9 @@
 
 Redis and Triton are real: a private redis-server (AOF on) in a temporary folder, and
 the local Triton model server on free ports. Set LLMOPS_TEST_REDIS_URL or
-LLMOPS_TEST_TRITON_URL to use servers that already run instead.
+LLMOPS_TEST_TRITON_URL to use servers that already run instead: each test process then
+takes database 1 + its execution slot (TEST_EXECUTION_SLOT, set by Pants) and empties it
+first, so give a Redis whose databases 1 to 15 hold nothing of value.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+from urllib.parse import urlparse, urlunparse
 
 import pytest
+import redis.asyncio as redis
 
 from llmops_core import Settings
 from llmops_stack._process import free_port
@@ -27,14 +31,26 @@ from llmops_stack.redis_server import redis_answers, start_redis
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory) -> str:
     given = os.environ.get("LLMOPS_TEST_REDIS_URL")
-    if given and asyncio.run(redis_answers(given)):
-        yield given
-        return
+    if given:
+        database = 1 + int(os.environ.get("TEST_EXECUTION_SLOT", "0")) % 15
+        url = urlunparse(urlparse(given)._replace(path=f"/{database}"))
+        if asyncio.run(_flushed(url)):
+            yield url
+            return
     folder = tmp_path_factory.mktemp("redis")
     port = free_port()
     process = asyncio.run(start_redis(port, folder, log_path=folder / "redis.log"))
     yield f"redis://127.0.0.1:{port}/0"
     process.stop()
+
+
+async def _flushed(url: str) -> bool:
+    if not await redis_answers(url):
+        return False
+    client = redis.Redis.from_url(url)
+    await client.flushdb()
+    await client.aclose()
+    return True
 
 
 @pytest.fixture(scope="session")

@@ -58,10 +58,11 @@ find_python39() {
 # --- 1. Pants itself --------------------------------------------------------------------
 # .complete holds the venv's path: a venv's scripts name it, so a moved checkout needs a new one.
 if [[ "$(cat "${venv}/.complete" 2>/dev/null)" != "${venv}" ]]; then
-  python39="$(find_python39)" || die "Pants ${pants_version} needs Python 3.9, and none was found.
-  Install one, e.g. 'pyenv install 3.9.18' (pyenv: https://github.com/pyenv/pyenv), or
-  'apt-get install python3.9' where your distribution has it, or point PANTS_PYTHON at a
-  python3.9 binary, then run ./pants again."
+  python39="$(find_python39)" || die "Pants ${pants_version} needs Python 3.9, and none was found
+  (looked at \$PANTS_PYTHON, ${PYENV_ROOT:-${HOME}/.pyenv}/versions/3.9*, python3.9 on PATH).
+  Our build machines ship pyenv's 3.9.18. Elsewhere: 'pyenv install 3.9.18' (needs python.org),
+  or your distribution's python3.9 package (Debian 12 has none), or set PANTS_PYTHON to any
+  CPython 3.9 binary; then run ./pants again."
   step "creating ${venv#"${repo_root}"/} with ${python39}"
   rm -rf "${venv}"
   quiet "${python39}" -m venv "${venv}"
@@ -96,6 +97,7 @@ if ! have_protoc; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
     step "installing ${apt_packages} with apt-get"
     # A fresh machine may need its package lists first.
+    export DEBIAN_FRONTEND=noninteractive
     if ! apt-get install -y -q ${apt_packages} >>"${log}" 2>&1; then
       quiet apt-get update -q
       quiet apt-get install -y -q ${apt_packages}

@@ -20,8 +20,9 @@ from llmops_core.errors import ConfigError
 
 ENV_PREFIX = "LLMOPS_"
 CONFIG_PATH_ENV = "LLMOPS_CONFIG"
-# Variables with the prefix that are not config keys.
-_NOT_CONFIG = {"LLMOPS_CONFIG", "LLMOPS_HOME"}
+# Variables with the prefix that are not config keys: where things are, and test wiring.
+_NOT_CONFIG = {"LLMOPS_CONFIG", "LLMOPS_HOME", "LLMOPS_MODELS_PYTHON"}
+_NOT_CONFIG_PREFIXES = ("LLMOPS_TEST_",)
 
 
 class StrictModel(BaseModel):
@@ -66,12 +67,12 @@ class TritonSettings(StrictModel):
 
 
 class PromptRegistrySettings(ServerSettings):
-    port: int = 50052
+    port: int = Field(default=50052, ge=0, le=65535)
     store: PluginRef = PluginRef(plugin="redis")
 
 
 class RetrievalSettings(ServerSettings):
-    port: int = 50053
+    port: int = Field(default=50053, ge=0, le=65535)
     store: PluginRef = PluginRef(plugin="embedded")
     embedder: PluginRef = PluginRef(plugin="triton")
     max_documents_per_request: int = Field(default=256, ge=1)
@@ -79,7 +80,7 @@ class RetrievalSettings(ServerSettings):
 
 
 class GuardrailsSettings(ServerSettings):
-    port: int = 50054
+    port: int = Field(default=50054, ge=0, le=65535)
     input_guards: list[PluginRef] = Field(
         default_factory=lambda: [
             PluginRef(plugin="size-limit"),
@@ -93,12 +94,12 @@ class GuardrailsSettings(ServerSettings):
 
 
 class MonitoringSettings(ServerSettings):
-    port: int = 50055
+    port: int = Field(default=50055, ge=0, le=65535)
     sink: PluginRef = PluginRef(plugin="redis-stream")
 
 
 class InferenceSettings(ServerSettings):
-    port: int = 50056
+    port: int = Field(default=50056, ge=0, le=65535)
     backend: PluginRef = PluginRef(plugin="triton")
     default_model: str = "smollm2-135m"
     chat_template: str = "chatml"
@@ -107,7 +108,7 @@ class InferenceSettings(ServerSettings):
 
 
 class GatewaySettings(ServerSettings):
-    port: int = 50051
+    port: int = Field(default=50051, ge=0, le=65535)
     default_prompt: str = "rag-answer"
     default_label: str = "production"
     default_collection: str = "docs"
@@ -143,7 +144,11 @@ def load_settings(
         data = _read_yaml(Path(path))
     sources: dict[tuple[str, ...], str] = {}
     for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX) or name in _NOT_CONFIG:
+        if (
+            not name.startswith(ENV_PREFIX)
+            or name in _NOT_CONFIG
+            or name.startswith(_NOT_CONFIG_PREFIXES)
+        ):
             continue
         keys = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
         _set_nested(data, keys, yaml.safe_load(raw) if raw != "" else "", name)

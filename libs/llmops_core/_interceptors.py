@@ -8,6 +8,7 @@ canonical status with ErrorInfo details.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import time
 from collections.abc import AsyncIterator, Callable
@@ -23,7 +24,12 @@ from llmops_core._logging import (
     reset_trace_id,
 )
 from llmops_core._status import to_grpc_status
-from llmops_core.errors import DeadlineExceededError, InternalError, LlmopsError
+from llmops_core.errors import (
+    DeadlineExceededError,
+    InternalError,
+    LlmopsError,
+    UnimplementedError,
+)
 
 RPC_REQUESTS = Counter("llmops_rpc_requests_total", "RPCs handled", ["service", "method", "code"])
 RPC_LATENCY = Histogram(
@@ -154,6 +160,12 @@ class _CallScope:
             exc = DeadlineExceededError(
                 f"{self.method} did not finish before the caller's deadline"
             )
+        if isinstance(exc, NotImplementedError):
+            # What a generated servicer base class raises for an RPC nobody overrode.
+            exc = UnimplementedError(
+                f"{self.method} is part of the llmops v1 API but not implemented by this "
+                f"{self.owner._service} server yet",
+            )
         if not isinstance(exc, LlmopsError):
             self.owner._log.exception("unhandled error", method=self.method)
             exc = InternalError(
@@ -162,7 +174,20 @@ class _CallScope:
             )
         status = to_grpc_status(exc, domain=self.owner._service)
         self.code = status.code
-        await self.context.abort_with_status(status)
+        # abort_with_status replaces the trailing metadata: keep the trace id in it.
+        await self.context.abort_with_status(
+            _Status(
+                status.code,
+                status.details,
+                (*status.trailing_metadata, (TRACE_ID_METADATA_KEY, self.trace_id)),
+            )
+        )
+
+
+class _Status(
+    collections.namedtuple("_Status", ("code", "details", "trailing_metadata")), grpc.Status
+):
+    """A grpc.Status built from parts (grpc's own implementation is private)."""
 
 
 def _code_of(context) -> grpc.StatusCode:

@@ -22,8 +22,10 @@ from llmops_core.errors import (
     LlmopsError,
     NotFoundError,
     PluginError,
+    PluginNotFoundError,
     ResourceExhaustedError,
     UnavailableError,
+    UnimplementedError,
 )
 
 # Most specific classes first: lookup walks the MRO of the raised error.
@@ -35,6 +37,7 @@ _CODE_BY_ERROR: dict[type[LlmopsError], grpc.StatusCode] = {
     ResourceExhaustedError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     UnavailableError: grpc.StatusCode.UNAVAILABLE,
     DeadlineExceededError: grpc.StatusCode.DEADLINE_EXCEEDED,
+    UnimplementedError: grpc.StatusCode.UNIMPLEMENTED,
     ConfigError: grpc.StatusCode.FAILED_PRECONDITION,
     PluginError: grpc.StatusCode.FAILED_PRECONDITION,
     InternalError: grpc.StatusCode.INTERNAL,
@@ -53,7 +56,16 @@ _ERROR_BY_CODE: dict[grpc.StatusCode, type[LlmopsError]] = {
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
     grpc.StatusCode.UNAVAILABLE: UnavailableError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
+    grpc.StatusCode.UNIMPLEMENTED: UnimplementedError,
+    grpc.StatusCode.INTERNAL: InternalError,
 }
+
+# Classes that share a status code (ConfigError and FailedPreconditionError...) are told
+# apart by the ErrorInfo reason they are raised with by default.
+_ERROR_BY_REASON: dict[str, type[LlmopsError]] = {
+    cls.default_reason: cls for cls in _CODE_BY_ERROR if cls is not LlmopsError
+}
+_ERROR_BY_REASON.update({"PLUGIN_NOT_FOUND": PluginNotFoundError})
 
 
 def status_code_for(error: LlmopsError) -> grpc.StatusCode:
@@ -87,6 +99,17 @@ def error_from_status(
     error_class = _ERROR_BY_CODE.get(code, LlmopsError)
     if info is None:
         return error_class(message or code.name, reason=code.name)
+    error_class = _ERROR_BY_REASON.get(info.reason, error_class)
+    if issubclass(error_class, PluginError):
+        metadata = dict(info.metadata)
+        return error_class(
+            message,
+            kind=metadata.get("kind", ""),
+            plugin=metadata.get("plugin", ""),
+            reason=info.reason,
+            domain=info.domain,
+            metadata=metadata,
+        )
     return error_class(
         message, reason=info.reason, domain=info.domain, metadata=dict(info.metadata)
     )

@@ -75,6 +75,12 @@ class DeadlineExceededError(LlmopsError):
     default_reason = "DEADLINE_EXCEEDED"
 
 
+class UnimplementedError(LlmopsError):
+    """The RPC is part of the API but this server does not implement it (yet)."""
+
+    default_reason = "UNIMPLEMENTED"
+
+
 class InternalError(LlmopsError):
     """A bug or an unexpected state inside llmops; the message is safe to show, the log has the rest."""
 
@@ -93,6 +99,7 @@ class PluginError(LlmopsError):
     default_reason = "PLUGIN_ERROR"
 
     def __init__(self, message: str, *, kind: str, plugin: str, **kwargs) -> None:
+        kwargs["metadata"] = {**(kwargs.get("metadata") or {}), "kind": kind, "plugin": plugin}
         super().__init__(message, **kwargs)
         self.kind = kind
         self.plugin = plugin

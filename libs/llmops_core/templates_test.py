@@ -32,7 +32,9 @@ def test_parse_finds_variables_and_render_fills_them(text, variables, rendered):
 
 def test_values_that_look_like_variables_are_inserted_verbatim():
     template = parse("Context: {{context}}\nQ: {{question}}")
-    rendered = template.render({"context": "{{question}} and {{ secret }}", "question": "{{context}}"})
+    rendered = template.render(
+        {"context": "{{question}} and {{ secret }}", "question": "{{context}}"}
+    )
     assert rendered == "Context: {{question}} and {{ secret }}\nQ: {{context}}"
 
 
@@ -72,7 +74,9 @@ def test_the_error_names_where_the_template_sits():
 
 def test_check_values_names_every_missing_variable_and_returns_unused_ones_sorted():
     required = parse("{{context}} {{question}} {{tone}}").variables
-    assert check_values(required, {"context": "", "question": "q", "tone": "t", "z": "", "a": ""}) == [
+    assert check_values(
+        required, {"context": "", "question": "q", "tone": "t", "z": "", "a": ""}
+    ) == [
         "a",
         "z",
     ]

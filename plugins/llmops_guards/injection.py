@@ -27,8 +27,10 @@ _PATTERNS: list[tuple[float, str, re.Pattern[str]]] = [
         0.8,
         "prompt-extraction",
         re.compile(
-            r"\b(reveal|show|print|repeat|output|tell me|what (is|are))\b[\w\s]{0,20}\b(your|the)\b"
-            r"[\w\s]{0,10}\b(system prompt|initial prompt|hidden (prompt|instructions)|instructions)",
+            # "your instructions", or the system's own prompt: not "the instructions for X".
+            r"\b(reveal|show|print|repeat|output|tell me|what (is|are))\b[\w\s]{0,20}"
+            r"\b(your\s+([\w]+\s+){0,2}(prompt|instructions|rules)|the\s+(system|initial|hidden|"
+            r"original|secret)\s+(prompt|instructions))",
             re.I,
         ),
     ),

@@ -18,8 +18,15 @@ from llmops_redis._connection import connect, ping, unavailable_on_failure
 _RECORD = """
 local existing = redis.call('GET', KEYS[2])
 if existing then return {0, existing} end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], ARGV[2] .. '-*',
+-- The id's time part is the trace's own timestamp, so windows follow request time.
+-- XADD refuses an id below the stream's last one: a trace that arrives late is
+-- appended at "now" instead.
+local id = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], ARGV[2] .. '-*',
   'trace_id', ARGV[1], 'payload', ARGV[3])
+if type(id) == 'table' and id.err then
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*',
+    'trace_id', ARGV[1], 'payload', ARGV[3])
+end
 redis.call('SET', KEYS[2], id, 'EX', ARGV[5])
 return {1, id}
 """
@@ -53,33 +60,17 @@ class RedisStreamSink:
         await self._redis.aclose()
 
     async def record(self, event: TraceEvent) -> tuple[bool, str]:
-        # The stream id's time part is the trace's own timestamp, so windows follow request
-        # time; XADD refuses ids below the last one, so a late trace falls back to "now".
         async with unavailable_on_failure(self.url):
-            try:
-                recorded, position = await self._record(
-                    keys=[self.stream, self._dedupe_key(event.trace_id)],
-                    args=[
-                        event.trace_id,
-                        event.timestamp_ms,
-                        event.payload,
-                        self.config.max_len,
-                        self.config.dedupe_ttl_seconds,
-                    ],
-                )
-            except Exception as exc:  # noqa: BLE001 - only the "id too small" case is retried
-                if "equal or smaller" not in str(exc):
-                    raise
-                recorded, position = await self._record(
-                    keys=[self.stream, self._dedupe_key(event.trace_id)],
-                    args=[
-                        event.trace_id,
-                        "*",
-                        event.payload,
-                        self.config.max_len,
-                        self.config.dedupe_ttl_seconds,
-                    ],
-                )
+            recorded, position = await self._record(
+                keys=[self.stream, self._dedupe_key(event.trace_id)],
+                args=[
+                    event.trace_id,
+                    event.timestamp_ms,
+                    event.payload,
+                    self.config.max_len,
+                    self.config.dedupe_ttl_seconds,
+                ],
+            )
         return bool(recorded), position.decode()
 
     async def get(self, trace_id: str) -> TraceEvent | None:

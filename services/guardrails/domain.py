@@ -52,10 +52,10 @@ class Guardrails:
         self._log = get_logger("llmops.guardrails")
 
     def checks(self) -> list[tuple[str, str, str]]:
-        """(name, stage, description) of every configured check."""
-        return [
+        """(name, stage, description) of every configured check, by name."""
+        return sorted(
             (g.name, stage, g.description) for stage, guards in self.guards.items() for g in guards
-        ]
+        )
 
     async def check(
         self,
@@ -115,17 +115,25 @@ class Guardrails:
 
 
 def _redact(text: str, verdicts: Sequence[Verdict]) -> str:
+    """Replace every span a redacting finding covers; overlapping spans merge into one."""
     spans = sorted(
-        (start, end, finding.category)
-        for verdict in verdicts
-        for finding, action in verdict.findings
-        if action == "redact"
-        for start, end in finding.spans
+        (
+            (start, end, finding.category)
+            for verdict in verdicts
+            for finding, action in verdict.findings
+            if action == "redact"
+            for start, end in finding.spans
+        ),
+        key=lambda span: (span[0], -span[1]),  # at one start, the longest span first
     )
-    pieces, position = [], 0
+    merged: list[list] = []
     for start, end, category in spans:
-        if start < position:  # overlapping spans: the earlier one already covers it
-            continue
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end, category])
+    pieces, position = [], 0
+    for start, end, category in merged:
         pieces.extend([text[position:start], f"[{category.upper()}]"])
         position = end
     pieces.append(text[position:])

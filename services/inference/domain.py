@@ -15,7 +15,7 @@ from llmops_core import (
     Sampling,
     require_range,
 )
-from llmops_core.errors import InvalidArgumentError
+from llmops_core.errors import InvalidArgumentError, ResourceExhaustedError
 
 MAX_STOP_WORDS = 16
 MAX_STOP_WORD_CHARS = 64
@@ -68,6 +68,7 @@ class Inference:
             raise InvalidArgumentError(
                 "send exactly one of prompt or messages", reason="PROMPT_OR_MESSAGES"
             )
+        self._check_sampling(sampling)  # the caller's own values, before the template adds a stop
         if messages:
             for index, (role, content) in enumerate(messages):
                 if role not in ROLES:
@@ -89,7 +90,6 @@ class Inference:
                 f"the prompt has {len(prompt)} characters; the limit is {self.max_prompt_chars}",
                 reason="PROMPT_TOO_LONG",
             )
-        self._check_sampling(sampling)
         return GenerationRequest(model or self.default_model, prompt, sampling, request_id)
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
@@ -123,7 +123,7 @@ class Inference:
                 "texts is empty; send at least one text", reason="EMPTY_FIELD"
             )
         if len(texts) > MAX_EMBED_TEXTS:
-            raise InvalidArgumentError(
+            raise ResourceExhaustedError(
                 f"{len(texts)} texts; the limit is {MAX_EMBED_TEXTS} a request"
             )
         for index, text in enumerate(texts):

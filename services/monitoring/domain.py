@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from llmops.v1 import common_pb2, monitoring_pb2
 from llmops_core import EventSink, TraceEvent
-from llmops_core.errors import InvalidArgumentError, NotFoundError
+from llmops_core.errors import InvalidArgumentError, NotFoundError, ResourceExhaustedError
 
 MAX_TRACE_ID_CHARS = 128
 MAX_TRACE_BYTES = 1024 * 1024
@@ -76,7 +76,7 @@ class Monitoring:
             trace.start_time.GetCurrentTime()
         payload = trace.SerializeToString()
         if len(payload) > MAX_TRACE_BYTES:
-            raise InvalidArgumentError(
+            raise ResourceExhaustedError(
                 f"trace is {len(payload)} bytes; the limit is {MAX_TRACE_BYTES}",
                 reason="TRACE_TOO_LARGE",
             )
@@ -85,7 +85,12 @@ class Monitoring:
         )
 
     async def get(self, trace_id: str) -> monitoring_pb2.Trace:
-        event = await self.sink.get(trace_id) if trace_id else None
+        if not trace_id or len(trace_id) > MAX_TRACE_ID_CHARS:
+            raise InvalidArgumentError(
+                f"trace_id must hold 1 to {MAX_TRACE_ID_CHARS} characters",
+                reason="INVALID_TRACE_ID",
+            )
+        event = await self.sink.get(trace_id)
         if event is None:
             raise NotFoundError(f"no trace with id '{trace_id}'", reason="TRACE_NOT_FOUND")
         return monitoring_pb2.Trace.FromString(event.payload)

@@ -8,7 +8,8 @@ import uuid
 import grpc
 import pytest
 
-from llmops.v1 import common_pb2, prompt_registry_pb2 as pb
+from llmops.v1 import common_pb2
+from llmops.v1 import prompt_registry_pb2 as pb
 from llmops_core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from llmops_core.testing import serving
 from llmops_sdk import PromptRegistryClient
@@ -18,8 +19,10 @@ from prompt_registry.main import create_server
 def _chat(system: str = "Answer from the context.", user: str = "{{context}}\n\nQ: {{question}}"):
     return pb.PromptContent(
         type=pb.PROMPT_TYPE_CHAT,
-        messages=[common_pb2.ChatMessage(role="system", content=system),
-                  common_pb2.ChatMessage(role="user", content=user)],
+        messages=[
+            common_pb2.ChatMessage(role="system", content=system),
+            common_pb2.ChatMessage(role="user", content=user),
+        ],
         variables=["context", "question"],
         model_config=pb.ModelConfig(
             model="smollm2-135m", sampling=common_pb2.SamplingParams(max_tokens=64, temperature=0.2)
@@ -29,9 +32,8 @@ def _chat(system: str = "Answer from the context.", user: str = "{{context}}\n\n
 
 @pytest.fixture
 async def client(settings):
-    async with serving(create_server(settings)) as address:
-        async with PromptRegistryClient(address) as client:
-            yield client
+    async with serving(create_server(settings)) as address, PromptRegistryClient(address) as client:
+        yield client
 
 
 def _name() -> str:
@@ -40,8 +42,12 @@ def _name() -> str:
 
 async def test_versions_are_numbered_and_identical_content_is_idempotent(client):
     name = _name()
-    first = await client.rpc.CreatePromptVersion(pb.CreatePromptVersionRequest(name=name, content=_chat()))
-    again = await client.rpc.CreatePromptVersion(pb.CreatePromptVersionRequest(name=name, content=_chat()))
+    first = await client.rpc.CreatePromptVersion(
+        pb.CreatePromptVersionRequest(name=name, content=_chat())
+    )
+    again = await client.rpc.CreatePromptVersion(
+        pb.CreatePromptVersionRequest(name=name, content=_chat())
+    )
     second = await client.rpc.CreatePromptVersion(
         pb.CreatePromptVersionRequest(name=name, content=_chat(system="Be brief."), author="ana")
     )
@@ -55,14 +61,26 @@ async def test_versions_are_numbered_and_identical_content_is_idempotent(client)
 async def test_label_move_is_compare_and_set_and_resolve_follows_it(client):
     name = _name()
     for system in ("one", "two"):
-        await client.rpc.CreatePromptVersion(pb.CreatePromptVersionRequest(name=name, content=_chat(system)))
-    await client.rpc.SetLabel(pb.SetLabelRequest(name=name, label="production", version=1, expected_version=0))
-    resolved = await client.rpc.ResolvePrompt(pb.ResolvePromptRequest(name=name, label="production"))
+        await client.rpc.CreatePromptVersion(
+            pb.CreatePromptVersionRequest(name=name, content=_chat(system))
+        )
+    await client.rpc.SetLabel(
+        pb.SetLabelRequest(name=name, label="production", version=1, expected_version=0)
+    )
+    resolved = await client.rpc.ResolvePrompt(
+        pb.ResolvePromptRequest(name=name, label="production")
+    )
     assert resolved.version.version == 1
     with pytest.raises(FailedPreconditionError, match="points at version 1"):
-        await client.rpc.SetLabel(pb.SetLabelRequest(name=name, label="production", version=2, expected_version=0))
-    await client.rpc.SetLabel(pb.SetLabelRequest(name=name, label="production", version=2, expected_version=1))
-    resolved = await client.rpc.ResolvePrompt(pb.ResolvePromptRequest(name=name, label="production"))
+        await client.rpc.SetLabel(
+            pb.SetLabelRequest(name=name, label="production", version=2, expected_version=0)
+        )
+    await client.rpc.SetLabel(
+        pb.SetLabelRequest(name=name, label="production", version=2, expected_version=1)
+    )
+    resolved = await client.rpc.ResolvePrompt(
+        pb.ResolvePromptRequest(name=name, label="production")
+    )
     assert (resolved.version.version, resolved.label) == (2, "production")
     latest = await client.rpc.ResolvePrompt(pb.ResolvePromptRequest(name=name, label="latest"))
     assert latest.version.version == 2
@@ -71,10 +89,14 @@ async def test_label_move_is_compare_and_set_and_resolve_follows_it(client):
 async def test_concurrent_label_moves_with_the_same_expectation_have_one_winner(client):
     name = _name()
     for system in ("a", "b", "c"):
-        await client.rpc.CreatePromptVersion(pb.CreatePromptVersionRequest(name=name, content=_chat(system)))
+        await client.rpc.CreatePromptVersion(
+            pb.CreatePromptVersionRequest(name=name, content=_chat(system))
+        )
     await client.rpc.SetLabel(pb.SetLabelRequest(name=name, label="staging", version=1))
     moves = [
-        client.rpc.SetLabel(pb.SetLabelRequest(name=name, label="staging", version=v, expected_version=1))
+        client.rpc.SetLabel(
+            pb.SetLabelRequest(name=name, label="staging", version=v, expected_version=1)
+        )
         for v in (2, 3, 2, 3)
     ]
     outcomes = await asyncio.gather(*moves, return_exceptions=True)
@@ -87,8 +109,11 @@ async def test_render_fills_variables_and_reports_unused_ones(client):
     await client.rpc.CreatePromptVersion(pb.CreatePromptVersionRequest(name=name, content=_chat()))
     await client.rpc.SetLabel(pb.SetLabelRequest(name=name, label="production", version=1))
     rendered = await client.rpc.RenderPrompt(
-        pb.RenderPromptRequest(name=name, label="production",
-                               variables={"context": "[1] {{not expanded}}", "question": "Why?", "x": "1"})
+        pb.RenderPromptRequest(
+            name=name,
+            label="production",
+            variables={"context": "[1] {{not expanded}}", "question": "Why?", "x": "1"},
+        )
     )
     assert rendered.messages[1].content == "[1] {{not expanded}}\n\nQ: Why?"
     assert list(rendered.unused_variables) == ["x"]
@@ -98,15 +123,39 @@ async def test_bad_input_is_invalid_argument_with_an_actionable_message(client):
     name = _name()
     cases = [
         (pb.CreatePromptVersionRequest(name="Bad Name!", content=_chat()), "not a valid name"),
-        (pb.CreatePromptVersionRequest(name=name, content=pb.PromptContent(type=pb.PROMPT_TYPE_TEXT)), "empty"),
-        (pb.CreatePromptVersionRequest(name=name, content=pb.PromptContent(
-            type=pb.PROMPT_TYPE_TEXT, template="x" * 100_001)), "limit is 100000"),
-        (pb.CreatePromptVersionRequest(name=name, content=pb.PromptContent(
-            type=pb.PROMPT_TYPE_TEXT, template="Hi {{ name ")), "never closed"),
-        (pb.CreatePromptVersionRequest(name=name, content=pb.PromptContent(
-            type=pb.PROMPT_TYPE_TEXT, template="Hi name }}")), "without a matching"),
-        (pb.CreatePromptVersionRequest(name=name, content=pb.PromptContent(
-            type=pb.PROMPT_TYPE_TEXT, template="Hi {{ 1x }}")), "is not a variable"),
+        (
+            pb.CreatePromptVersionRequest(
+                name=name, content=pb.PromptContent(type=pb.PROMPT_TYPE_TEXT)
+            ),
+            "empty",
+        ),
+        (
+            pb.CreatePromptVersionRequest(
+                name=name,
+                content=pb.PromptContent(type=pb.PROMPT_TYPE_TEXT, template="x" * 100_001),
+            ),
+            "limit is 100000",
+        ),
+        (
+            pb.CreatePromptVersionRequest(
+                name=name,
+                content=pb.PromptContent(type=pb.PROMPT_TYPE_TEXT, template="Hi {{ name "),
+            ),
+            "never closed",
+        ),
+        (
+            pb.CreatePromptVersionRequest(
+                name=name, content=pb.PromptContent(type=pb.PROMPT_TYPE_TEXT, template="Hi name }}")
+            ),
+            "without a matching",
+        ),
+        (
+            pb.CreatePromptVersionRequest(
+                name=name,
+                content=pb.PromptContent(type=pb.PROMPT_TYPE_TEXT, template="Hi {{ 1x }}"),
+            ),
+            "is not a variable",
+        ),
         (pb.CreatePromptVersionRequest(name=name, content=pb.PromptContent()), "text or chat"),
     ]
     for request, message in cases:
@@ -126,12 +175,17 @@ async def test_missing_things_are_not_found_and_never_fall_back(client):
         await client.rpc.GetPromptVersion(pb.GetPromptVersionRequest(name=name, version=7))
     with pytest.raises(NotFoundError, match="label 'staging' was not moved|no version 9"):
         await client.rpc.SetLabel(pb.SetLabelRequest(name=name, label="staging", version=9))
-    with pytest.raises(InvalidArgumentError, match="missing value for variable\\(s\\): context, question"):
+    with pytest.raises(
+        InvalidArgumentError, match="missing value for variable\\(s\\): context, question"
+    ):
         await client.rpc.RenderPrompt(pb.RenderPromptRequest(name=name, version=1))
 
 
 async def test_errors_carry_error_info_on_the_wire(settings):
-    async with serving(create_server(settings)) as address, grpc.aio.insecure_channel(address) as channel:
+    async with (
+        serving(create_server(settings)) as address,
+        grpc.aio.insecure_channel(address) as channel,
+    ):
         from llmops.v1 import prompt_registry_pb2_grpc
 
         stub = prompt_registry_pb2_grpc.PromptRegistryServiceStub(channel)

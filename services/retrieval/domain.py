@@ -17,7 +17,7 @@ from llmops_core import (
     require_range,
     require_text,
 )
-from llmops_core.errors import InvalidArgumentError
+from llmops_core.errors import InvalidArgumentError, ResourceExhaustedError
 from retrieval.chunking import chunk_text
 
 MAX_QUERY_CHARS = 4000
@@ -59,9 +59,15 @@ class Retrieval:
 
     async def create_collection(self, info: CollectionInfo) -> CollectionInfo:
         require_name(info.name, "collection.name")
-        dimension = info.dimension or await self.embedder.dimension()
-        if dimension < 1 or dimension > 65536:
-            raise InvalidArgumentError(f"collection.dimension is {dimension}; use 1 to 65536")
+        embedder_dimension = await self.embedder.dimension()
+        if info.dimension and info.dimension != embedder_dimension:
+            raise InvalidArgumentError(
+                f"collection.dimension is {info.dimension} but the embedder "
+                f"({self.embedder.model}) makes {embedder_dimension}-d vectors; leave it 0 "
+                "to take the embedder's",
+                reason="DIMENSION_MISMATCH",
+            )
+        dimension = embedder_dimension
         return await self.store.create_collection(
             CollectionInfo(
                 info.name,
@@ -129,13 +135,15 @@ class Retrieval:
         info = await self.store.get_collection(collection)
         [vector] = await self.embedder.embed([query])
         hits = await self.store.search(collection, vector, k)
-        return [hit for hit in hits if hit.score >= score_threshold], info.revision
+        if score_threshold:  # 0 means no threshold (scores can be negative: dot, L2)
+            hits = [hit for hit in hits if hit.score >= score_threshold]
+        return hits, info.revision
 
     def _validate(self, documents: Sequence[DocumentInput]) -> None:
         if not documents:
             raise InvalidArgumentError("documents is empty; send at least one document")
         if len(documents) > self.max_documents:
-            raise InvalidArgumentError(
+            raise ResourceExhaustedError(
                 f"{len(documents)} documents in one request; the limit is {self.max_documents}: "
                 "split them into several requests"
             )
@@ -150,9 +158,14 @@ class Retrieval:
                     f"document id '{document.id}' appears twice in the request"
                 )
             seen.add(document.id)
-            require_text(
-                document.text, f"documents[{index}].text", max_chars=self.max_document_chars
-            )
+            field = f"documents[{index}].text"
+            if len(document.text) > self.max_document_chars:
+                raise ResourceExhaustedError(
+                    f"{field} has {len(document.text)} characters; the limit is "
+                    f"{self.max_document_chars}: split the document",
+                    reason="DOCUMENT_TOO_LARGE",
+                )
+            require_text(document.text, field, max_chars=self.max_document_chars)
 
 
 def _content_hash(document: DocumentInput, chunking: Chunking) -> str:
