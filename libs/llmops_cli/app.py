@@ -10,7 +10,7 @@ import time
 from llmops_cli._chat import ask, show
 from llmops_cli._output import Output
 from llmops_core import load_settings
-from llmops_core.errors import LlmopsError
+from llmops_core.errors import LlmopsError, UnavailableError
 from llmops_stack.local_stack import LocalStack, PartStatus, StackError
 from llmops_stack.seed import demo_dir, seed_demo
 
@@ -18,7 +18,8 @@ DEMO_QUESTION = "What does LLMOps add to MLOps?"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: an option given before the command must survive the subparser's defaults.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     common.add_argument(
         "--config", help="YAML config file (default: $LLMOPS_CONFIG, else built-in defaults)"
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.json = getattr(args, "json", False)
+    args.config = getattr(args, "config", None)
     out = Output(args.json)
     try:
         settings = load_settings(args.config)
@@ -54,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(handler(args, settings, out))
     except StackError as exc:
         out.error(str(exc))
+        return 1
+    except UnavailableError as exc:
+        out.error(f"{exc} ({exc.reason}); is the stack running? ./llmops status, ./llmops up")
         return 1
     except LlmopsError as exc:
         out.error(f"{exc} ({exc.reason})")

@@ -121,7 +121,11 @@ class GatewaySettings(ServerSettings):
 class Settings(StrictModel):
     """Everything one deployment of llmops is configured with."""
 
+    # Relative paths are relative to the working directory of the service (``llmops up``
+    # starts services in the repository root).
     data_dir: Path = Path(".llmops/data")
+    # Pid files and logs of what ``llmops up`` starts; relative to the repository root.
+    state_dir: Path = Path(".llmops")
     log_level: str = "INFO"
     redis: RedisSettings = RedisSettings()
     triton: TritonSettings = TritonSettings()

@@ -17,13 +17,6 @@ def repo_root() -> Path:
     return Path.cwd()
 
 
-def state_dir() -> Path:
-    """Logs, pid files and data of the local stack (git-ignored)."""
-    path = repo_root() / ".llmops"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def models_python() -> Path:
     """The interpreter of the model server's own virtualenv (torch, llama.cpp, PyTriton)."""
     return Path(os.environ.get("LLMOPS_MODELS_PYTHON", repo_root() / ".venv-models/bin/python"))

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 from llmops_core import Settings
 from llmops_sdk import check_health
-from llmops_stack._paths import repo_root, state_dir
+from llmops_stack._paths import repo_root
 from llmops_stack._process import ManagedProcess, pid_alive, start_process, stop_pid, wait_until
 from llmops_stack.model_server import TritonPorts, models_ready, start_model_server
 from llmops_stack.redis_server import redis_answers, start_redis
@@ -59,7 +59,8 @@ class LocalStack:
     def __init__(self, settings: Settings, *, config_path: str | None = None) -> None:
         self.settings = settings
         self.config_path = config_path
-        self.state = state_dir()
+        self.state = settings.state_dir if settings.state_dir.is_absolute() else repo_root() / settings.state_dir
+        self.state.mkdir(parents=True, exist_ok=True)
         self.run_dir = self.state / "run"
         self.log_dir = self.state / "logs"
         self.run_dir.mkdir(exist_ok=True)
@@ -226,6 +227,5 @@ class LocalStack:
 
 
 def _python_path() -> list[str]:
-    """Where the services' code lives when they run outside Pants."""
-    root = repo_root()
-    return [str(root / p) for p in ("build/gen", "libs", "services", "plugins")]
+    """The services import from where this process imports: the same code, the same build."""
+    return [os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)]
