@@ -30,7 +30,14 @@ def config(tmp_path, redis_url, triton_url):
         "redis": {"url": redis_url},
         "triton": {"endpoints": [triton_url]},
     }
-    for service in ("gateway", "prompt_registry", "retrieval", "guardrails", "monitoring", "inference"):
+    for service in (
+        "gateway",
+        "prompt_registry",
+        "retrieval",
+        "guardrails",
+        "monitoring",
+        "inference",
+    ):
         data[service] = {"port": free_port()}
     path = tmp_path / "llmops.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -41,7 +48,10 @@ def llmops(config, *args: str, timeout: float = 300) -> tuple[int, dict]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(os.path.abspath(p) for p in sys.path if p))
     done = subprocess.run(
         [sys.executable, "-m", "llmops_cli", "--json", "--config", str(config), *args],
-        capture_output=True, text=True, timeout=timeout, env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
     try:
         return done.returncode, json.loads(done.stdout)

@@ -113,7 +113,7 @@ class GatewaySettings(ServerSettings):
     default_label: str = "production"
     default_collection: str = "docs"
     default_policy: str = "default"
-    top_k: int = Field(default=4, ge=1, le=50)
+    top_k: int = Field(default=3, ge=1, le=50)
     max_message_chars: int = Field(default=8_000, ge=1)
     prompt_cache_ttl_seconds: float = Field(default=30.0, ge=0)
 

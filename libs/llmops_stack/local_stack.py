@@ -59,7 +59,11 @@ class LocalStack:
     def __init__(self, settings: Settings, *, config_path: str | None = None) -> None:
         self.settings = settings
         self.config_path = config_path
-        self.state = settings.state_dir if settings.state_dir.is_absolute() else repo_root() / settings.state_dir
+        self.state = (
+            settings.state_dir
+            if settings.state_dir.is_absolute()
+            else repo_root() / settings.state_dir
+        )
         self.state.mkdir(parents=True, exist_ok=True)
         self.run_dir = self.state / "run"
         self.log_dir = self.state / "logs"
