@@ -55,7 +55,7 @@ from llmops_core._plugins import (
     PluginRegistry,
     PluginSource,
 )
-from llmops_core._server import GrpcServer, ServiceBinding, run_server
+from llmops_core._server import GrpcServer, ServiceBinding, run_server, serve
 from llmops_core._status import error_from_status, status_code_for, to_grpc_status
 from llmops_core._validation import require_name, require_range, require_text
 
@@ -114,6 +114,7 @@ __all__ = [
     "require_text",
     "reset_trace_id",
     "run_server",
+    "serve",
     "status_code_for",
     "to_grpc_status",
 ]

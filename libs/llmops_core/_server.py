@@ -19,9 +19,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from llmops_core._config import ServerSettings
+from llmops_core._config import ServerSettings, Settings, load_settings
 from llmops_core._interceptors import ServerInterceptor
-from llmops_core._logging import get_logger
+from llmops_core._logging import configure_logging, get_logger
 from llmops_core.errors import UnavailableError
 
 
@@ -100,6 +100,18 @@ class GrpcServer:
 
     async def wait_for_termination(self) -> None:
         await self._server.wait_for_termination()
+
+
+def serve(name: str, create_server: Callable[[Settings], GrpcServer]) -> None:
+    """The ``main`` of every service process: settings from file and env, JSON logs, serve."""
+    settings = load_settings()
+    configure_logging(name, settings.log_level)
+
+    async def main() -> None:
+        # Built inside the running loop: a grpc.aio server belongs to the loop it is made in.
+        await run_server(create_server(settings))
+
+    asyncio.run(main())
 
 
 async def run_server(server: GrpcServer) -> None:

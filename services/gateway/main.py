@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from gateway.pipeline import ChatPipeline, Clients
 from gateway.servicer import GatewayServicer
 from llmops.v1 import gateway_pb2, gateway_pb2_grpc
@@ -11,9 +9,7 @@ from llmops_core import (
     GrpcServer,
     ServiceBinding,
     Settings,
-    configure_logging,
-    load_settings,
-    run_server,
+    serve,
 )
 from llmops_sdk import (
     GuardrailsClient,
@@ -52,11 +48,5 @@ def create_server(settings: Settings) -> GrpcServer:
     return GrpcServer(NAME, settings.gateway, [binding], resources=resources)
 
 
-async def serve() -> None:
-    settings = load_settings()
-    configure_logging(NAME, settings.log_level)
-    await run_server(create_server(settings))
-
-
 if __name__ == "__main__":
-    asyncio.run(serve())
+    serve(NAME, create_server)

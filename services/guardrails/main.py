@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from guardrails.domain import Guardrails
 from guardrails.servicer import GuardrailsServicer
 from llmops.v1 import guardrails_pb2, guardrails_pb2_grpc
@@ -13,9 +11,7 @@ from llmops_core import (
     PluginRegistry,
     ServiceBinding,
     Settings,
-    configure_logging,
-    load_settings,
-    run_server,
+    serve,
 )
 
 NAME = "guardrails"
@@ -43,11 +39,5 @@ def create_server(settings: Settings, plugins: PluginRegistry | None = None) -> 
     return GrpcServer(NAME, config, [binding], resources=guards["input"] + guards["output"])
 
 
-async def serve() -> None:
-    settings = load_settings()
-    configure_logging(NAME, settings.log_level)
-    await run_server(create_server(settings))
-
-
 if __name__ == "__main__":
-    asyncio.run(serve())
+    serve(NAME, create_server)

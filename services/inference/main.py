@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from inference.chat_templates import template
 from inference.domain import Inference
 from inference.servicer import InferenceServicer
@@ -14,9 +12,7 @@ from llmops_core import (
     PluginRegistry,
     ServiceBinding,
     Settings,
-    configure_logging,
-    load_settings,
-    run_server,
+    serve,
 )
 
 NAME = "inference"
@@ -45,11 +41,5 @@ def create_server(settings: Settings, plugins: PluginRegistry | None = None) -> 
     return GrpcServer(NAME, config, [binding], resources=[backend])
 
 
-async def serve() -> None:
-    settings = load_settings()
-    configure_logging(NAME, settings.log_level)
-    await run_server(create_server(settings))
-
-
 if __name__ == "__main__":
-    asyncio.run(serve())
+    serve(NAME, create_server)

@@ -10,7 +10,12 @@ import pytest
 
 from llmops.v1 import common_pb2
 from llmops.v1 import prompt_registry_pb2 as pb
-from llmops_core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
+from llmops_core.errors import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+    ResourceExhaustedError,
+)
 from llmops_core.testing import serving
 from llmops_sdk import PromptRegistryClient
 from prompt_registry.main import create_server
@@ -194,3 +199,12 @@ async def test_errors_carry_error_info_on_the_wire(settings):
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     keys = [key for key, _ in caught.value.trailing_metadata()]
     assert "grpc-status-details-bin" in keys
+
+
+async def test_a_request_over_the_message_limit_is_resource_exhausted(client):
+    name = _name()
+    huge = pb.PromptContent(type=pb.PROMPT_TYPE_TEXT, template="x" * (5 * 1024 * 1024))
+    with pytest.raises(ResourceExhaustedError, match="larger than max"):
+        await client.rpc.CreatePromptVersion(pb.CreatePromptVersionRequest(name=name, content=huge))
+    with pytest.raises(NotFoundError, match="does not exist"):
+        await client.rpc.ResolvePrompt(pb.ResolvePromptRequest(name=name, label="latest"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from llmops.v1 import retrieval_pb2, retrieval_pb2_grpc
 from llmops_core import (
     GrpcServer,
@@ -11,9 +9,7 @@ from llmops_core import (
     PluginRegistry,
     ServiceBinding,
     Settings,
-    configure_logging,
-    load_settings,
-    run_server,
+    serve,
 )
 from retrieval.domain import Retrieval
 from retrieval.servicer import RetrievalServicer
@@ -42,11 +38,5 @@ def create_server(settings: Settings, plugins: PluginRegistry | None = None) -> 
     return GrpcServer(NAME, config, [binding], resources=[store, embedder])
 
 
-async def serve() -> None:
-    settings = load_settings()
-    configure_logging(NAME, settings.log_level)
-    await run_server(create_server(settings))
-
-
 if __name__ == "__main__":
-    asyncio.run(serve())
+    serve(NAME, create_server)
