@@ -1,4 +1,9 @@
-"""``llmops`` commands: up, down, status, chat, demo. Every command takes ``--json``."""
+"""``llmops`` commands: up, down, status, chat, demo, and the ``prompt`` group.
+
+Every command takes ``--json``. A command is a parser with ``handler`` set to an
+async function ``(args, settings, out) -> exit code``; command groups live in their
+own modules and add their parsers through ``add_commands(subparsers, common)``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import asyncio
 import sys
 import time
 
+from llmops_cli import prompt_commands
 from llmops_cli._chat import ask, show
 from llmops_cli._output import Output
 from llmops_core import load_settings
@@ -30,17 +36,24 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
         "up", parents=[common], help="start Redis, Triton and every service; seed the demo"
+    ).set_defaults(handler=_up)
+    commands.add_parser("down", parents=[common], help="stop what `up` started").set_defaults(
+        handler=_down
     )
-    commands.add_parser("down", parents=[common], help="stop what `up` started")
-    commands.add_parser("status", parents=[common], help="health of every part of the stack")
+    commands.add_parser(
+        "status", parents=[common], help="health of every part of the stack"
+    ).set_defaults(handler=_status)
     chat = commands.add_parser("chat", parents=[common], help="ask a question through the gateway")
+    chat.set_defaults(handler=_chat)
     chat.add_argument("question")
     chat.add_argument("--prompt", default="", help="prompt name (default: gateway.default_prompt)")
     chat.add_argument("--label", default="", help="prompt label (default: production)")
     chat.add_argument("--collection", default="", help="retrieval collection (default: docs)")
     chat.add_argument("--top-k", type=int, default=0, help="passages to retrieve")
     demo = commands.add_parser("demo", parents=[common], help="up, then ask a sample question")
+    demo.set_defaults(handler=_demo)
     demo.add_argument("--question", default=DEMO_QUESTION)
+    prompt_commands.add_commands(commands, common)
     return parser
 
 
@@ -51,10 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Output(args.json)
     try:
         settings = load_settings(args.config)
-        handler = {"up": _up, "down": _down, "status": _status, "chat": _chat, "demo": _demo}[
-            args.command
-        ]
-        return asyncio.run(handler(args, settings, out))
+        return asyncio.run(args.handler(args, settings, out))
     except StackError as exc:
         out.error(str(exc))
         return 1
