@@ -16,6 +16,7 @@ from llmops_core._config import (
 )
 from llmops_core._interceptors import remaining_deadline
 from llmops_core._kinds import (
+    PROMPT_EVENT_TYPES,
     Chunk,
     CollectionInfo,
     Detector,
@@ -31,6 +32,10 @@ from llmops_core._kinds import (
     LabelRecord,
     ModelStatus,
     Plugin,
+    PromotionGateRecord,
+    PromptEventRecord,
+    PromptEventStream,
+    PromptInfo,
     PromptRecord,
     PromptStore,
     Sampling,
@@ -62,6 +67,7 @@ from llmops_core._validation import require_name, require_range, require_text
 __all__ = [
     "BUILTIN_PLUGINS",
     "KINDS",
+    "PROMPT_EVENT_TYPES",
     "TRACE_ID_METADATA_KEY",
     "Chunk",
     "CollectionInfo",
@@ -87,6 +93,10 @@ __all__ = [
     "PluginRef",
     "PluginRegistry",
     "PluginSource",
+    "PromotionGateRecord",
+    "PromptEventRecord",
+    "PromptEventStream",
+    "PromptInfo",
     "PromptRecord",
     "PromptRegistrySettings",
     "PromptStore",

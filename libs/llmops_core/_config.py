@@ -116,6 +116,9 @@ class GatewaySettings(ServerSettings):
     top_k: int = Field(default=3, ge=1, le=50)
     max_message_chars: int = Field(default=8_000, ge=1)
     prompt_cache_ttl_seconds: float = Field(default=30.0, ge=0)
+    # Prompt files (prompts-as-code YAML) served when the registry is unreachable and
+    # nothing is cached; relative paths are relative to the gateway's working directory.
+    fallback_prompts: list[Path] = Field(default_factory=list)
 
 
 class Settings(StrictModel):

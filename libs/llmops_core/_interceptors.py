@@ -58,12 +58,34 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, service: str) -> None:
         self._service = service
         self._log = get_logger("llmops.rpc")
+        # Wrapped handlers and metric children, built once per method rather than per call.
+        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
+        self._latency: dict[str, Histogram] = {}
+        self._counts: dict[tuple[str, grpc.StatusCode], Counter] = {}
 
     async def intercept_service(self, continuation, handler_call_details):
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        method = handler_call_details.method.rsplit("/", 1)[-1]
+        method = handler_call_details.method
+        wrapped = self._handlers.get(method)
+        if wrapped is None:
+            handler = await continuation(handler_call_details)
+            if handler is None:
+                return None
+            wrapped = self._handlers[method] = self._wrap(handler, method.rsplit("/", 1)[-1])
+        return wrapped
+
+    def observe(self, method: str, code: grpc.StatusCode, seconds: float) -> None:
+        counter = self._counts.get((method, code))
+        if counter is None:
+            counter = self._counts[(method, code)] = RPC_REQUESTS.labels(
+                self._service, method, code.name
+            )
+        latency = self._latency.get(method)
+        if latency is None:
+            latency = self._latency[method] = RPC_LATENCY.labels(self._service, method)
+        counter.inc()
+        latency.observe(seconds)
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(handler.unary_unary, method),
@@ -110,6 +132,17 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
 
+_SERVER_FAULTS = frozenset(
+    {
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.DATA_LOSS,
+    }
+)
+
+
 class _CallScope:
     """Per-call state of the interceptor: timing, trace id, outcome."""
 
@@ -137,14 +170,17 @@ class _CallScope:
         owner = self.owner
         if exc_type is asyncio.CancelledError:
             self.code = grpc.StatusCode.CANCELLED
-        RPC_REQUESTS.labels(owner._service, self.method, self.code.name).inc()
-        RPC_LATENCY.labels(owner._service, self.method).observe(elapsed)
-        owner._log.info(
-            "rpc",
-            method=self.method,
-            code=self.code.name,
-            duration_ms=round(elapsed * 1000, 3),
+        owner.observe(self.method, self.code, elapsed)
+        # Access log: successful calls at DEBUG (set log_level DEBUG to see every call; the
+        # metrics count them all), failures at INFO, server-side failures at WARNING.
+        log = (
+            owner._log.debug
+            if self.code == grpc.StatusCode.OK
+            else owner._log.warning
+            if self.code in _SERVER_FAULTS
+            else owner._log.info
         )
+        log("rpc", method=self.method, code=self.code.name, duration_ms=round(elapsed * 1000, 3))
         reset_trace_id(self._tokens[0])
         _deadline.reset(self._tokens[1])
 

@@ -43,7 +43,11 @@ class Plugin(Protocol):
 
 @dataclass(frozen=True)
 class PromptRecord:
-    """One immutable prompt version. ``content`` is the normalised, JSON-able template and config."""
+    """One immutable prompt version. ``content`` is the normalised, JSON-able template and config.
+
+    ``labels`` (output only) names the labels that point at this version when it was read,
+    split labels included; stores fill it where they can do so without an extra read.
+    """
 
     name: str
     version: int
@@ -53,11 +57,26 @@ class PromptRecord:
     commit_message: str = ""
     author: str = ""
     created_at: float = 0.0
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PromotionGateRecord:
+    """The evaluation a version must have passed before a gated label may point at it."""
+
+    require_evaluation: bool = True
+    metric: str = ""  # empty: the run's overall ``passed`` suffices
+    min_score: float = 0.0
+    dataset: str = ""  # empty: any dataset
 
 
 @dataclass(frozen=True)
 class LabelRecord:
-    """A movable pointer from a label name to a version (or a weighted split of versions)."""
+    """A movable pointer from a label name to a version (or a weighted split of versions).
+
+    With a split, ``version`` is the arm with the largest weight (the first such arm on a
+    tie): the control version, used for compare-and-set.
+    """
 
     prompt_name: str
     name: str
@@ -65,10 +84,75 @@ class LabelRecord:
     protected: bool = False
     updated_at: float = 0.0
     splits: tuple[tuple[int, int], ...] = ()  # (version, weight) pairs for A/B tests
+    gate: PromotionGateRecord | None = None
+    # Identifies the gate as it was set: a move admitted under one gate is refused by the
+    # store if the gate changed meanwhile.
+    gate_id: str = ""
+
+
+@dataclass(frozen=True)
+class PromptInfo:
+    """A prompt's summary: its newest version, labels and timestamps."""
+
+    name: str
+    latest_version: int
+    labels: tuple[LabelRecord, ...] = ()
+    tags: tuple[str, ...] = ()  # of the newest version
+    type: str = ""  # of the newest version: "text" or "chat"
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+# Event types of the registry's audit log (PromptEventType without its prefix).
+PROMPT_EVENT_TYPES = (
+    "VERSION_CREATED",
+    "LABEL_SET",
+    "LABEL_SPLIT",
+    "LABEL_ROLLED_BACK",
+    "LABEL_PROTECTION_CHANGED",
+    "PROMOTION_GATE_CHANGED",
+    "LABEL_DELETED",
+    "PROMPT_DELETED",
+)
+
+
+@dataclass(frozen=True)
+class PromptEventRecord:
+    """One entry of the append-only audit log; ``event_id`` orders them (a stream id)."""
+
+    event_id: str
+    type: str  # one of PROMPT_EVENT_TYPES
+    prompt_name: str
+    version: int = 0
+    label: str = ""
+    previous_version: int = 0
+    splits: tuple[tuple[int, int], ...] = ()
+    author: str = ""
+    reason: str = ""
+    timestamp_ms: int = 0
+    evaluation_run_id: str = ""
+    protected: bool = False
+
+
+class PromptEventStream(Protocol):
+    """Live registry events for one watcher; ``aclose()`` ends the subscription."""
+
+    def __aiter__(self) -> AsyncIterator[PromptEventRecord]: ...
+
+    async def __anext__(self) -> PromptEventRecord: ...
+
+    async def aclose(self) -> None: ...
 
 
 class PromptStore(Plugin, Protocol):
-    """Durable, concurrency-safe storage of prompt versions and labels."""
+    """Durable, concurrency-safe storage of prompt versions, labels and their audit log.
+
+    Every change is atomic and writes its audit event in the same step; the event is
+    also delivered to watchers. Methods that change a label raise FailedPreconditionError
+    for a lost compare-and-set, a protected label without ``allow_protected`` or a gate
+    that was not admitted, and NotFoundError for a missing prompt, label or version,
+    without changing anything.
+    """
 
     async def create_version(self, draft: PromptRecord) -> tuple[PromptRecord, bool]:
         """Store ``draft`` as the next version, atomically.
@@ -84,6 +168,10 @@ class PromptStore(Plugin, Protocol):
         """The highest version number of ``name``, 0 if the prompt does not exist."""
         ...
 
+    async def version_by_hash(self, name: str, content_hash: str) -> int:
+        """The version of ``name`` whose content has ``content_hash``; 0 if there is none."""
+        ...
+
     async def get_label(self, name: str, label: str) -> LabelRecord | None: ...
 
     async def list_labels(self, name: str) -> list[LabelRecord]: ...
@@ -97,11 +185,125 @@ class PromptStore(Plugin, Protocol):
         expected_version: int | None,
         author: str,
         reason: str,
+        allow_protected: bool = False,
+        evaluation_run_id: str = "",
+        admitted_gate: str = "",
     ) -> LabelRecord:
         """Point ``label`` at ``version`` with compare-and-set on ``expected_version``.
 
         ``None`` skips the check, ``0`` requires that the label does not exist yet.
-        Raises FailedPreconditionError when the current version differs.
+        Raises FailedPreconditionError when the current version differs. A gated label
+        moves only if ``admitted_gate`` is the ``gate_id`` the caller checked the move
+        against (or the version is one the label already points at).
+        """
+        ...
+
+    async def set_label_split(
+        self,
+        name: str,
+        label: str,
+        splits: Sequence[tuple[int, int]],
+        *,
+        expected_version: int | None,
+        author: str,
+        reason: str,
+        allow_protected: bool = False,
+        evaluation_run_ids: Sequence[str] = (),
+        admitted_gate: str = "",
+    ) -> LabelRecord:
+        """Split ``label`` over (version, weight) arms; checks as in ``set_label``."""
+        ...
+
+    async def rollback_label(
+        self,
+        name: str,
+        label: str,
+        *,
+        version: int | None,
+        expected_version: int | None,
+        author: str,
+        reason: str,
+        allow_protected: bool = False,
+    ) -> tuple[LabelRecord, int]:
+        """Move ``label`` back to ``version``, or (None) to what it pointed at before its last
+        move that was not undone; returns the label and the version it left."""
+        ...
+
+    async def protect_label(
+        self, name: str, label: str, protected: bool, *, author: str, reason: str
+    ) -> LabelRecord: ...
+
+    async def set_promotion_gate(
+        self,
+        name: str,
+        label: str,
+        gate: PromotionGateRecord | None,
+        *,
+        allow_protected: bool,
+        author: str,
+        reason: str,
+    ) -> LabelRecord:
+        """Set (or with None remove) the label's promotion gate."""
+        ...
+
+    async def delete_label(
+        self,
+        name: str,
+        label: str,
+        *,
+        expected_version: int | None,
+        allow_protected: bool,
+        author: str,
+        reason: str,
+    ) -> None: ...
+
+    async def resolve(
+        self, name: str, *, label: str, version: int, point: int
+    ) -> tuple[PromptRecord, str]:
+        """The version ``label`` (or the explicit ``version``) stands for, in one read.
+
+        A split label picks the arm whose cumulative weight range holds
+        ``point % total_weight`` (arms in their stored order). Returns the record (with
+        ``labels`` filled) and the label resolved ("" for an explicit version). Raises
+        NotFoundError naming what is missing; never falls back to another label.
+        """
+        ...
+
+    async def get_prompt(self, name: str) -> PromptInfo | None: ...
+
+    async def list_prompts(
+        self, *, prefix: str, after: str, tag: str, label: str, limit: int
+    ) -> tuple[list[PromptInfo], str]:
+        """Prompts in name order after ``after`` that match the filters.
+
+        Returns at most ``limit`` prompts and the name to continue after ("" when there are
+        no more); a page may hold fewer than ``limit`` when the filters skip many names.
+        """
+        ...
+
+    async def list_versions(self, name: str, *, before: int, limit: int) -> list[PromptRecord]:
+        """Versions numbered below ``before`` (0: all), newest first, at most ``limit``."""
+        ...
+
+    async def delete_prompt(
+        self, name: str, *, allow_protected: bool, author: str, reason: str
+    ) -> bool:
+        """Delete every version and label of ``name`` (its audit log stays); False if absent."""
+        ...
+
+    async def read_events(
+        self, prompt_name: str, *, before: str, after: str, count: int
+    ) -> list[PromptEventRecord]:
+        """Audit events newest first, of one prompt ("" for all), with ids below ``before``
+        and above ``after`` (stream ids; "" leaves that end open)."""
+        ...
+
+    async def watch(self, prefix: str, after_event_id: str) -> PromptEventStream:
+        """Subscribe to events of prompts whose name starts with ``prefix``.
+
+        With ``after_event_id``, the events after it are replayed first, then live ones
+        follow without a gap. Subscribed when this returns. Raises InvalidArgumentError for
+        an id that is malformed, newer than every event, or older than what is retained.
         """
         ...
 

@@ -87,7 +87,8 @@ class ServiceClient:
     def __init__(self, target: str, *, timeout: float | None = None) -> None:
         self.target = target
         self.channel = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
-        self.rpc = _Rpcs(self.stub_class(self.channel), timeout)
+        self.stub = self.stub_class(self.channel)  # raw generated stub: grpc errors, no seam
+        self.rpc = _Rpcs(self.stub, timeout)
 
     async def close(self) -> None:
         await self.channel.close()

@@ -19,6 +19,7 @@ from llmops_sdk import (
     PromptRegistryClient,
     RetrievalClient,
 )
+from llmops_sdk.prompt_files import fallback_prompts
 
 NAME = "gateway"
 SERVICE = gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name
@@ -27,7 +28,11 @@ SERVICE = gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name
 def create_server(settings: Settings) -> GrpcServer:
     registry = PromptRegistryClient(settings.prompt_registry.address)
     clients = Clients(
-        prompts=PromptCache(registry, ttl=settings.gateway.prompt_cache_ttl_seconds),
+        prompts=PromptCache(
+            registry,
+            ttl=settings.gateway.prompt_cache_ttl_seconds,
+            fallbacks=fallback_prompts(settings.gateway.fallback_prompts),
+        ),
         retrieval=RetrievalClient(settings.retrieval.address),
         guardrails=GuardrailsClient(settings.guardrails.address),
         inference=InferenceClient(settings.inference.address),
@@ -38,6 +43,7 @@ def create_server(settings: Settings) -> GrpcServer:
         SERVICE, GatewayServicer(pipeline), gateway_pb2_grpc.add_GatewayServiceServicer_to_server
     )
     resources = [
+        clients.prompts,
         pipeline,
         registry,
         clients.retrieval,

@@ -103,7 +103,10 @@ class ChatPipeline:
         resolved = await timer.time(
             "prompt",
             self.clients.prompts.resolve(
-                prompt_ref.name, label=prompt_ref.label, version=prompt_ref.version
+                prompt_ref.name,
+                label=prompt_ref.label,
+                version=prompt_ref.version,
+                sticky_key=request.sticky_key,
             ),
         )
         version = resolved.version

@@ -11,7 +11,9 @@ from llmops_core import (
     Settings,
     serve,
 )
+from llmops_sdk import MonitoringClient
 from prompt_registry.domain import PromptRegistry
+from prompt_registry.evaluation_runs import MonitoringEvaluationRuns
 from prompt_registry.servicer import PromptRegistryServicer
 
 NAME = "prompt-registry"
@@ -24,11 +26,13 @@ def create_server(settings: Settings, plugins: PluginRegistry | None = None) -> 
     store = plugins.create(
         "prompt_store", config.store, PluginContext(settings), key="prompt_registry.store"
     )
-    servicer = PromptRegistryServicer(PromptRegistry(store))
+    # Promotion gates read evaluation runs from the monitoring service (connected lazily).
+    evaluations = MonitoringEvaluationRuns(MonitoringClient(settings.monitoring.address))
+    servicer = PromptRegistryServicer(PromptRegistry(store, evaluations))
     binding = ServiceBinding(
         SERVICE, servicer, prompt_registry_pb2_grpc.add_PromptRegistryServiceServicer_to_server
     )
-    return GrpcServer(NAME, config, [binding], resources=[store])
+    return GrpcServer(NAME, config, [binding], resources=[store, evaluations])
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import uuid
 
 import grpc
 import pytest
+import redis.asyncio as redis
 
 from llmops.v1 import common_pb2
 from llmops.v1 import prompt_registry_pb2 as pb
@@ -17,7 +18,6 @@ from llmops_core.errors import (
     ResourceExhaustedError,
 )
 from llmops_core.testing import serving
-from llmops_sdk import PromptRegistryClient
 from prompt_registry.main import create_server
 
 
@@ -33,12 +33,6 @@ def _chat(system: str = "Answer from the context.", user: str = "{{context}}\n\n
             model="smollm2-135m", sampling=common_pb2.SamplingParams(max_tokens=64, temperature=0.2)
         ),
     )
-
-
-@pytest.fixture
-async def client(settings):
-    async with serving(create_server(settings)) as address, PromptRegistryClient(address) as client:
-        yield client
 
 
 def _name() -> str:
@@ -61,6 +55,12 @@ async def test_versions_are_numbered_and_identical_content_is_idempotent(client)
     assert (second.version.version, second.created) == (2, True)
     assert second.version.author == "ana"
     assert second.version.content.model_config.sampling.max_tokens == 64
+    # Output only: the labels on the version returned.
+    assert list(first.version.labels) == list(again.version.labels) == ["latest"]
+    once_more = await client.rpc.CreatePromptVersion(
+        pb.CreatePromptVersionRequest(name=name, content=_chat())
+    )
+    assert (once_more.version.version, list(once_more.version.labels)) == (1, [])
 
 
 async def test_label_move_is_compare_and_set_and_resolve_follows_it(client):
@@ -208,3 +208,37 @@ async def test_a_request_over_the_message_limit_is_resource_exhausted(client):
         await client.rpc.CreatePromptVersion(pb.CreatePromptVersionRequest(name=name, content=huge))
     with pytest.raises(NotFoundError, match="does not exist"):
         await client.rpc.ResolvePrompt(pb.ResolvePromptRequest(name=name, label="latest"))
+
+
+async def _redis_commands(url: str) -> dict[str, int]:
+    """Calls per Redis command so far (commands run by scripts included)."""
+    connection = redis.Redis.from_url(url)
+    try:
+        stats = await connection.info("commandstats")
+    finally:
+        await connection.aclose()
+    return {key.removeprefix("cmdstat_"): value["calls"] for key, value in stats.items()}
+
+
+async def test_resolve_and_render_are_one_redis_command_each(client, redis_url):
+    name = _name()
+    await client.rpc.CreatePromptVersion(pb.CreatePromptVersionRequest(name=name, content=_chat()))
+    await client.rpc.SetLabelSplit(
+        pb.SetLabelSplitRequest(
+            name=name, label="production", splits=[pb.LabelSplit(version=1, weight=1)]
+        )
+    )
+    await client.rpc.ResolvePrompt(pb.ResolvePromptRequest(name=name))  # loads the script
+    first = await _redis_commands(redis_url)
+    idle = await _redis_commands(redis_url)  # what reading the statistics costs
+    for index in range(10):
+        await client.rpc.ResolvePrompt(pb.ResolvePromptRequest(name=name, sticky_key=str(index)))
+        await client.rpc.RenderPrompt(
+            pb.RenderPromptRequest(name=name, variables={"context": "c", "question": "q"})
+        )
+    after = await _redis_commands(redis_url)
+    delta = {command: after[command] - idle.get(command, 0) for command in after}
+    overhead = {command: idle[command] - first.get(command, 0) for command in idle}
+    calls = {c: n - overhead.get(c, 0) for c, n in delta.items() if n - overhead.get(c, 0)}
+    # One EVALSHA per request; inside it the script reads the labels and the version.
+    assert calls == {"evalsha": 20, "hgetall": 20, "hget": 20}

@@ -1,0 +1,162 @@
+"""Prompts as code: push prompt files into the registry, export prompts back into files.
+
+Push applies each file with ImportPrompts, which the registry makes idempotent: content a
+version already has maps to that version, and a label moves only when it points
+elsewhere. So pushing the same files twice changes nothing, and ``export`` then ``push``
+is a round trip onto the same versions. A file cannot express a split: export leaves
+split labels out of the files (a label a file names ends up plain, on the file's version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmops.v1 import prompt_registry_pb2 as pb
+from llmops_core.errors import InvalidArgumentError, NotFoundError
+from llmops_sdk import PromptRegistryClient
+from llmops_sdk.prompt_files import (
+    SUFFIX,
+    PromptFile,
+    load_prompt_file,
+    prompt_file_path,
+    write_prompt_file,
+)
+
+# Moved by the registry itself on every new version; a file may not name it.
+AUTOMATIC_LABELS = ("latest",)
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """What pushing one file did."""
+
+    path: Path
+    result: pb.PromptImportResult
+
+    @property
+    def status(self) -> str:
+        if self.result.error:
+            return "failed"
+        return "created" if self.result.created else "unchanged"
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: Path
+    spec: pb.PromptSpec
+    version: int
+
+
+def load_files(paths: Sequence[Path]) -> list[PromptFile]:
+    """Parse every file before anything is pushed: one bad file changes nothing.
+
+    A folder stands for every ``*.yaml`` file under it, as ``export`` lays them out.
+    """
+    expanded: list[Path] = []
+    for path in map(Path, paths):
+        expanded += sorted(path.rglob(f"*{SUFFIX}")) if path.is_dir() else [path]
+    if not expanded:
+        raise InvalidArgumentError(f"no *{SUFFIX} prompt files in {', '.join(map(str, paths))}")
+    files = [load_prompt_file(p) for p in expanded]
+    seen: dict[str, Path] = {}
+    for loaded in files:
+        first = seen.setdefault(loaded.spec.name, loaded.path)
+        if first != loaded.path:
+            raise InvalidArgumentError(
+                f"{first} and {loaded.path} both declare prompt '{loaded.spec.name}'; "
+                "keep one file per prompt"
+            )
+        automatic = [lb for lb in loaded.spec.labels if lb in AUTOMATIC_LABELS]
+        if automatic:
+            raise InvalidArgumentError(
+                f"{loaded.path}: label '{automatic[0]}' moves by itself; leave it out of labels"
+            )
+    return files
+
+
+async def push(
+    client: PromptRegistryClient,
+    files: Sequence[PromptFile],
+    *,
+    labels: Sequence[str] = (),
+    author: str,
+    dry_run: bool = False,
+    allow_protected: bool = False,
+    progress: Callable[[int, Pushed], None] | None = None,
+) -> list[Pushed]:
+    """Apply the files in order, one ImportPrompts call each; a file's failure does not stop the rest.
+
+    ``labels`` are pointed at every file's version, besides the labels the file lists;
+    ``author`` is recorded where a file names none.
+    """
+    pushed = []
+    for index, loaded in enumerate(files, start=1):
+        spec = pb.PromptSpec()
+        spec.CopyFrom(loaded.spec)
+        spec.labels.extend(lb for lb in labels if lb not in spec.labels)
+        response = await client.rpc.ImportPrompts(
+            pb.ImportPromptsRequest(
+                prompts=[spec],
+                author=loaded.author or author,
+                dry_run=dry_run,
+                allow_protected=allow_protected,
+            )
+        )
+        item = Pushed(loaded.path, response.results[0])
+        pushed.append(item)
+        if progress:
+            progress(index, item)
+    return pushed
+
+
+async def export(
+    client: PromptRegistryClient, out_dir: Path, names: Sequence[str] = (), *, label: str = ""
+) -> list[Exported]:
+    """Write one file per prompt under ``out_dir`` (folders for "/" in names).
+
+    ``names`` are prompt names, or folders when they end in "/"; none: every prompt.
+    ``label``: export the version the label points at instead of the newest one.
+    """
+    specs = await _specs(client, names, label)
+    exported = []
+    for spec in specs:
+        file_spec = pb.PromptSpec()
+        file_spec.CopyFrom(spec)
+        del file_spec.labels[:]
+        file_spec.labels.extend(lb for lb in spec.labels if lb not in AUTOMATIC_LABELS)
+        path = prompt_file_path(out_dir, spec.name)
+        write_prompt_file(path, file_spec)
+        exported.append(Exported(path, file_spec, await _version_of(client, spec, label)))
+    return exported
+
+
+async def _specs(
+    client: PromptRegistryClient, names: Sequence[str], label: str
+) -> list[pb.PromptSpec]:
+    if not names:
+        response = await client.rpc.ExportPrompts(pb.ExportPromptsRequest(label=label))
+        return list(response.prompts)
+    found: dict[str, pb.PromptSpec] = {}
+    for name in names:
+        folder = name.endswith("/")
+        response = await client.rpc.ExportPrompts(pb.ExportPromptsRequest(prefix=name, label=label))
+        matches = [s for s in response.prompts if folder or s.name == name]
+        if not matches and not folder:
+            raise NotFoundError(
+                f"prompt '{name}' " + (f"has no label '{label}'" if label else "does not exist"),
+                reason="LABEL_NOT_FOUND" if label else "PROMPT_NOT_FOUND",
+            )
+        found.update((s.name, s) for s in matches)
+    return [found[name] for name in sorted(found)]
+
+
+async def _version_of(client: PromptRegistryClient, spec: pb.PromptSpec, label: str) -> int:
+    """The number of an exported version (a spec carries content, not numbers)."""
+    if label:
+        # Label.version is also the control version a split label exports.
+        response = await client.rpc.ListLabels(pb.ListLabelsRequest(name=spec.name))
+        return next((lb.version for lb in response.labels if lb.name == label), 0)
+    newest = await client.rpc.GetPromptVersion(pb.GetPromptVersionRequest(name=spec.name))
+    return newest.version.version
