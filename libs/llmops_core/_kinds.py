@@ -486,6 +486,20 @@ class GenerationChunk:
     input_tokens: int | None = None
     output_tokens: int | None = None
     finish_reason: str | None = None  # "stop" | "length" | None while streaming
+    endpoint: str = ""  # the server that produced it, when the backend has several
+
+
+@dataclass(frozen=True)
+class EndpointHealth:
+    """What a backend knows about one of its servers (a snapshot)."""
+
+    address: str
+    healthy: bool
+    last_error: str = ""
+    check_time: float = 0.0  # Unix time of the last call or probe that told us; 0: never
+    in_flight: int = 0
+    calls: int = 0  # calls that reached the endpoint
+    failures: int = 0  # calls and probes that could not reach it
 
 
 @dataclass(frozen=True)
@@ -495,6 +509,10 @@ class ModelStatus:
     ready: bool
     backend: str
     endpoints: tuple[str, ...] = ()
+    backend_model: str = ""  # the model's name inside the backend (e.g. Triton's)
+    endpoint_status: tuple[EndpointHealth, ...] = ()  # healthy: the model is ready there
+    max_context_tokens: int = 0  # LLMs: prompt + output tokens the model can hold
+    dimension: int = 0  # embedding models: vector size
 
 
 class InferenceBackend(Plugin, Protocol):

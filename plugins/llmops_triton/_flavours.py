@@ -13,6 +13,21 @@ import numpy as np
 from llmops_core import Sampling
 
 FLAVOURS = ("ensemble", "tensorrt_llm_bls", "llmapi")
+_UINT64 = 2**64
+
+
+def unsupported(flavour: str, sampling: Sampling) -> list[str]:
+    """Fields of ``sampling`` that the flavour's model has no input for."""
+    if flavour != "llmapi":
+        return []
+    # The LLM-API backend's inputs (sampling_param_*) take no repetition penalty, bad
+    # words or beam width.
+    fields = {
+        "repetition_penalty": sampling.repetition_penalty != 1.0,
+        "bad_words": bool(sampling.bad_words),
+        "beam_width": sampling.beam_width > 1,
+    }
+    return [f"sampling.{name}" for name, used in fields.items() if used]
 
 
 def generation_inputs(flavour: str, prompt: str, sampling: Sampling, *, stream: bool) -> dict:
@@ -47,7 +62,8 @@ def _ensemble_inputs(prompt: str, s: Sampling, *, stream: bool) -> dict:
         "return_num_output_tokens": _column(True, np.bool_),
     }
     if s.seed is not None:
-        inputs["random_seed"] = _column(s.seed, np.uint64)
+        # The API's seed is an int64, TensorRT-LLM's a uint64: same bits.
+        inputs["random_seed"] = _column(s.seed % _UINT64, np.uint64)
     if s.stop:
         inputs["stop_words"] = _words(s.stop)
     if s.bad_words:
@@ -62,14 +78,13 @@ def _llmapi_inputs(prompt: str, s: Sampling, *, stream: bool) -> dict:
         "sampling_param_temperature": _column(s.temperature, np.float32),
         "sampling_param_top_p": _column(s.top_p, np.float32),
         "sampling_param_top_k": _column(s.top_k, np.int32),
-        "sampling_param_repetition_penalty": _column(s.repetition_penalty, np.float32),
         "sampling_param_presence_penalty": _column(s.presence_penalty, np.float32),
         "sampling_param_frequency_penalty": _column(s.frequency_penalty, np.float32),
-        "sampling_param_beam_width": _column(s.beam_width, np.int32),
+        "sampling_param_exclude_input_from_output": _column(True, np.bool_),
         "streaming": _column(stream, np.bool_),
     }
     if s.seed is not None:
-        inputs["sampling_param_seed"] = _column(s.seed, np.uint64)
+        inputs["sampling_param_seed"] = _column(s.seed % _UINT64, np.uint64)
     if s.stop:
         inputs["sampling_param_stop"] = _words(s.stop)
     return inputs

@@ -7,16 +7,26 @@ with tensor parallelism; only ``endpoints``, ``flavour`` and model names differ.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from tritonclient.grpc import service_pb2
 
-from llmops_core import GenerationChunk, GenerationRequest, Health, ModelStatus, PluginContext
+from llmops_core import (
+    GenerationChunk,
+    GenerationRequest,
+    Health,
+    ModelStatus,
+    PluginContext,
+    Sampling,
+)
 from llmops_core.errors import InvalidArgumentError, NotFoundError, UnavailableError
-from llmops_triton._endpoints import TritonEndpoints
-from llmops_triton._flavours import generation_inputs
+from llmops_triton._endpoints import EndpointPolicy, TritonEndpoints
+from llmops_triton._flavours import generation_inputs, unsupported
 from llmops_triton._tensors import infer_request, is_final, outputs_of, text_of
 from llmops_triton.embedder import embed_texts
 
@@ -28,6 +38,26 @@ class TritonBackendConfig(BaseModel):
     # Public model name -> Triton model name. Default: {inference.default_model: triton.llm_model}.
     llm_models: dict[str, str] = Field(default_factory=dict)
     embedding_models: dict[str, str] = Field(default_factory=dict)
+    # The engines' build settings, which Triton does not report: the widest beam
+    # (TensorRT-LLM's max_beam_width; the local server serves 1) and the context length
+    # (the local server's --n-ctx; 0: unknown).
+    max_beam_width: int = Field(default=1, ge=1, le=64)
+    max_context_tokens: int = Field(default=2048, ge=0)
+    # Endpoint balancing and failover (see _endpoints.py).
+    cooldown_seconds: float = Field(default=1.0, gt=0)
+    max_cooldown_seconds: float = Field(default=30.0, gt=0)
+    retry_rounds: int = Field(default=1, ge=0, le=10)
+    retry_backoff_seconds: float = Field(default=0.1, ge=0)
+    probe_timeout_seconds: float = Field(default=1.0, gt=0)
+
+    def policy(self) -> EndpointPolicy:
+        return EndpointPolicy(
+            cooldown_s=self.cooldown_seconds,
+            max_cooldown_s=self.max_cooldown_seconds,
+            retry_rounds=self.retry_rounds,
+            backoff_s=self.retry_backoff_seconds,
+            probe_timeout_s=self.probe_timeout_seconds,
+        )
 
 
 class TritonBackend:
@@ -37,48 +67,62 @@ class TritonBackend:
     def __init__(self, config: TritonBackendConfig, context: PluginContext) -> None:
         settings = context.settings
         self.flavour = config.flavour
-        self.endpoints = TritonEndpoints(config.endpoints or settings.triton.endpoints)
+        self.max_beam_width = config.max_beam_width
+        self.max_context_tokens = config.max_context_tokens
+        self.endpoints = TritonEndpoints(
+            config.endpoints or settings.triton.endpoints, config.policy()
+        )
         self.llm_models = config.llm_models or {
             settings.inference.default_model: settings.triton.llm_model
         }
         self.embedding_models = config.embedding_models or {
             settings.triton.embedding_model: settings.triton.embedding_model
         }
+        self._dimensions: dict[str, int] = {}
 
     async def health(self) -> Health:
-        try:
-            ready = await self.endpoints.unary(
-                lambda stub: stub.ServerReady(service_pb2.ServerReadyRequest(), timeout=2)
-            )
-        except Exception as exc:  # noqa: BLE001 - health reports, never raises
-            return Health(False, str(exc))
-        return Health(ready.ready, "triton ready" if ready.ready else "triton not ready")
+        states = await self.endpoints.probe_all()
+        ready = [h.address for h in states if h.healthy]
+        if ready:
+            return Health(True, f"triton ready at {', '.join(ready)}")
+        return Health(False, "; ".join(f"{h.address}: {h.last_error}" for h in states))
 
     async def close(self) -> None:
         await self.endpoints.close()
 
     async def generate_stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
         triton_model = self._triton_model(self.llm_models, request.model)
+        self._check_supported(request.model, request.sampling)
         inputs = generation_inputs(self.flavour, request.prompt, request.sampling, stream=True)
         message = infer_request(
             triton_model, inputs, request_id=request.request_id, final_response=True
         )
         input_tokens = output_tokens = None
-        async for response in self.endpoints.stream(
-            lambda stub: stub.ModelStreamInfer(iter([message]))
-        ):
-            if response.error_message:
-                raise _stream_error(response.error_message, triton_model)
-            outputs = outputs_of(response.infer_response)
-            text = text_of(outputs.get("text_output"))
-            input_tokens = _count(outputs, "num_input_tokens", input_tokens)
-            output_tokens = _count(outputs, "num_output_tokens", output_tokens)
-            if is_final(response.infer_response):
-                finish = "length" if output_tokens == request.sampling.max_tokens else "stop"
-                yield GenerationChunk(text, input_tokens, output_tokens, finish)
-                return
-            if text:
-                yield GenerationChunk(text)
+        endpoint = ""
+        responses = self.endpoints.stream(
+            lambda stub, timeout: stub.ModelStreamInfer(iter([message]), timeout=timeout)
+        )
+        async with contextlib.aclosing(responses):
+            async for endpoint, response in responses:
+                if response.error_message:
+                    raise _model_error(response.error_message, request.model, endpoint)
+                outputs = outputs_of(response.infer_response)
+                text = text_of(outputs.get("text_output"))
+                input_tokens = _count(outputs, "num_input_tokens", input_tokens)
+                output_tokens = _count(outputs, "num_output_tokens", output_tokens)
+                if is_final(response.infer_response):
+                    finish = self._finish(request.sampling, input_tokens, output_tokens)
+                    yield GenerationChunk(text, input_tokens, output_tokens, finish, endpoint)
+                    return
+                if text:
+                    yield GenerationChunk(text, input_tokens, output_tokens, None, endpoint)
+        # Triton closed the stream without its final response: never pass that off as a
+        # complete answer.
+        raise UnavailableError(
+            f"Triton at {endpoint or 'the endpoint'} ended the answer of model "
+            f"'{request.model}' without its final response; the answer may be incomplete",
+            reason="TRITON_STREAM_BROKEN",
+        )
 
     async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
         return await embed_texts(
@@ -86,30 +130,73 @@ class TritonBackend:
         )
 
     async def list_models(self) -> list[ModelStatus]:
-        statuses = []
-        for kind, models in (("llm", self.llm_models), ("embedding", self.embedding_models)):
-            for public, triton_model in models.items():
-                statuses.append(
-                    ModelStatus(
-                        public,
-                        kind,
-                        await self._ready(triton_model),
-                        "triton",
-                        tuple(self.endpoints.endpoints),
+        models = [("llm", public, triton) for public, triton in self.llm_models.items()]
+        models += [
+            ("embedding", public, triton) for public, triton in self.embedding_models.items()
+        ]
+        return list(await asyncio.gather(*(self._status(*model) for model in models)))
+
+    async def _status(self, kind: str, public: str, triton_model: str) -> ModelStatus:
+        answers = await self.endpoints.readiness(triton_model)
+        ready = any(r for _, r, _ in answers)
+        return ModelStatus(
+            public,
+            kind,
+            ready,
+            "triton",
+            tuple(self.endpoints.endpoints),
+            backend_model=triton_model,
+            endpoint_status=tuple(
+                dataclasses.replace(health, healthy=r, last_error=why) for health, r, why in answers
+            ),
+            max_context_tokens=self.max_context_tokens if kind == "llm" else 0,
+            dimension=await self._dimension(triton_model) if kind == "embedding" and ready else 0,
+        )
+
+    async def _dimension(self, triton_model: str) -> int:
+        """Vector length from the model's metadata (output shape [-1, dimension])."""
+        if triton_model not in self._dimensions:
+            try:
+                metadata = await self.endpoints.unary(
+                    lambda stub, timeout: stub.ModelMetadata(
+                        service_pb2.ModelMetadataRequest(name=triton_model), timeout=timeout
                     )
                 )
-        return statuses
+            except Exception:  # noqa: BLE001 - unknown until the model answers
+                return 0
+            shape = metadata.outputs[0].shape if metadata.outputs else []
+            self._dimensions[triton_model] = int(shape[-1]) if shape and shape[-1] > 0 else 0
+        return self._dimensions[triton_model]
 
-    async def _ready(self, triton_model: str) -> bool:
-        try:
-            answer = await self.endpoints.unary(
-                lambda stub: stub.ModelReady(
-                    service_pb2.ModelReadyRequest(name=triton_model), timeout=2
-                )
+    def _check_supported(self, model: str, sampling: Sampling) -> None:
+        if sampling.beam_width > self.max_beam_width:
+            raise InvalidArgumentError(
+                f"sampling.beam_width is {sampling.beam_width}; model '{model}' is served with "
+                f"beam widths up to {self.max_beam_width}",
+                reason="BEAM_WIDTH_UNSUPPORTED",
+                metadata={"field": "sampling.beam_width"},
             )
-        except Exception:  # noqa: BLE001 - an unreachable model is simply not ready
-            return False
-        return answer.ready
+        fields = unsupported(self.flavour, sampling)
+        if fields:
+            raise InvalidArgumentError(
+                f"model '{model}' (Triton flavour {self.flavour}) does not take "
+                f"{', '.join(fields)}; leave them unset",
+                reason="SAMPLING_UNSUPPORTED",
+            )
+
+    def _finish(
+        self, sampling: Sampling, input_tokens: int | None, output_tokens: int | None
+    ) -> str:
+        if output_tokens is None:
+            return "stop"
+        if output_tokens >= sampling.max_tokens:
+            return "length"
+        if (
+            self.max_context_tokens
+            and (input_tokens or 0) + output_tokens >= self.max_context_tokens
+        ):
+            return "length"
+        return "stop"
 
     @staticmethod
     def _triton_model(models: dict[str, str], model: str) -> str:
@@ -126,8 +213,32 @@ def _count(outputs: dict, name: str, previous: int | None) -> int | None:
     return previous if array is None or array.size == 0 else int(array.reshape(-1)[0])
 
 
-def _stream_error(message: str, model: str) -> Exception:
-    # Triton reports a bad request inside the stream, not as a status code.
-    if "input" in message and ("unexpected" in message or "expected" in message):
-        return InvalidArgumentError(f"Triton model '{model}' rejected the request: {message}")
-    return UnavailableError(f"Triton model '{model}' failed: {message}", reason="TRITON_ERROR")
+# Triton's own checks of a request's tensors (names, types, shapes).
+_TRITON_INPUT_CHECKS = ("unexpected inference input", "inference input", "unexpected shape")
+
+
+def _model_error(message: str, model: str, endpoint: str) -> Exception:
+    """An error response inside the stream: Triton reports a bad request there, not as a status."""
+    lines = message.strip().splitlines()
+    last = lines[-1].strip() if lines else "no message"
+    # The local model server's refusals end a traceback with "GenerationError: <why>".
+    if "GenerationError:" in last:
+        why = last.split("GenerationError:", 1)[1].strip()
+        return InvalidArgumentError(
+            f"model '{model}' refused the request: {why}", reason="MODEL_REJECTED_REQUEST"
+        )
+    if "unknown model" in last:
+        return UnavailableError(
+            f"model '{model}' is not loaded on Triton at {endpoint} ({last}); check the "
+            "triton backend's llm_models and the model repository",
+            reason="MODEL_NOT_LOADED",
+        )
+    if any(check in last for check in _TRITON_INPUT_CHECKS):
+        return InvalidArgumentError(
+            f"Triton at {endpoint} rejected the request to model '{model}': {last} "
+            "(does the backend's flavour match the deployed model?)",
+            reason="TRITON_REJECTED_INPUT",
+        )
+    return UnavailableError(
+        f"model '{model}' failed on Triton at {endpoint}: {last}", reason="TRITON_ERROR"
+    )

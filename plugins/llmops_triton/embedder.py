@@ -41,8 +41,8 @@ class TritonEmbedder:
     async def health(self) -> Health:
         try:
             ready = await self.endpoints.unary(
-                lambda stub: stub.ModelReady(
-                    service_pb2.ModelReadyRequest(name=self.model), timeout=2
+                lambda stub, timeout: stub.ModelReady(
+                    service_pb2.ModelReadyRequest(name=self.model), timeout=min(timeout, 2.0)
                 )
             )
         except Exception as exc:  # noqa: BLE001
@@ -73,6 +73,8 @@ async def embed_texts(
         return []
     array = np.array([[t.encode()] for t in texts], dtype=np.object_)
     request = infer_request(model, {INPUT_NAME: array})
-    response = await endpoints.unary(lambda stub: stub.ModelInfer(request))
+    response = await endpoints.unary(
+        lambda stub, timeout: stub.ModelInfer(request, timeout=timeout)
+    )
     embeddings = outputs_of(response)[OUTPUT_NAME]
     return embeddings.reshape(len(texts), -1).astype(np.float32).tolist()

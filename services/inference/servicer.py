@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import time
+from google.protobuf.timestamp_pb2 import Timestamp
 
-from inference.domain import Inference
+from inference.domain import Delta, Inference
 from llmops.v1 import common_pb2, inference_pb2_grpc
 from llmops.v1 import inference_pb2 as pb
-from llmops_core import Sampling
+from llmops_core import ModelStatus, Sampling
 
-_FINISH = {"stop": pb.FINISH_REASON_STOP, "length": pb.FINISH_REASON_LENGTH}
+_FINISH = {
+    "stop": pb.FINISH_REASON_STOP,
+    "length": pb.FINISH_REASON_LENGTH,
+    "cancelled": pb.FINISH_REASON_CANCELLED,
+}
 _KINDS = {"llm": pb.MODEL_KIND_LLM, "embedding": pb.MODEL_KIND_EMBEDDING}
 
 
@@ -28,6 +32,35 @@ def sampling_from_proto(p: common_pb2.SamplingParams, default_max_tokens: int = 
         seed=p.seed if p.HasField("seed") else None,
         beam_width=p.beam_width or 1,
     )
+
+
+def _usage(delta: Delta) -> common_pb2.TokenUsage:
+    return common_pb2.TokenUsage(input_tokens=delta.input_tokens, output_tokens=delta.output_tokens)
+
+
+def _model_info(m: ModelStatus) -> pb.ModelInfo:
+    info = pb.ModelInfo(
+        name=m.name, kind=_KINDS[m.kind], ready=m.ready, backend=m.backend, endpoints=m.endpoints
+    )
+    info.triton_model = m.backend_model
+    info.max_context_tokens = m.max_context_tokens
+    info.dimension = m.dimension
+    for health in m.endpoint_status:
+        status = info.endpoint_status.add(
+            address=health.address,
+            healthy=health.healthy,
+            last_error=health.last_error,
+            in_flight=health.in_flight,
+        )
+        if health.check_time:
+            status.check_time.CopyFrom(_timestamp(health.check_time))
+    return info
+
+
+def _timestamp(seconds: float) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromNanoseconds(int(seconds * 1e9))
+    return stamp
 
 
 class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
@@ -54,22 +87,23 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             ),
             time_to_first_token_ms=done.time_to_first_token_ms,
             duration_ms=done.duration_ms,
+            endpoint=done.endpoint,
         )
 
     async def GenerateStream(self, request, context):
-        prepared = self._prepare(request)
-        started = time.perf_counter()
-        first_ms = 0.0
-        async for chunk in self.inference.stream(prepared):
-            if chunk.text and not first_ms:
-                first_ms = (time.perf_counter() - started) * 1000
-            response = pb.GenerateStreamResponse(delta=chunk.text, model=prepared.model)
-            if chunk.finish_reason:
-                response.finish_reason = _FINISH.get(chunk.finish_reason, 0)
-                response.usage.input_tokens = chunk.input_tokens or 0
-                response.usage.output_tokens = chunk.output_tokens or 0
-                response.time_to_first_token_ms = first_ms
+        async for delta in self.inference.stream(self._prepare(request)):
+            response = pb.GenerateStreamResponse(
+                delta=delta.text, model=delta.model, endpoint=delta.endpoint
+            )
+            if delta.finish_reason:
+                response.finish_reason = _FINISH.get(delta.finish_reason, 0)
+                response.usage.CopyFrom(_usage(delta))
+                response.time_to_first_token_ms = delta.time_to_first_token_ms
             yield response
+
+    async def CancelGeneration(self, request, context):
+        self.inference.cancel(request.request_id)
+        return pb.CancelGenerationResponse()
 
     async def Embed(self, request, context):
         model = request.model or self.inference.default_embedding_model
@@ -81,15 +115,5 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         )
 
     async def ListModels(self, request, context):
-        return pb.ListModelsResponse(
-            models=[
-                pb.ModelInfo(
-                    name=m.name,
-                    kind=_KINDS[m.kind],
-                    ready=m.ready,
-                    backend=m.backend,
-                    endpoints=m.endpoints,
-                )
-                for m in await self.inference.models()
-            ]
-        )
+        models = sorted(await self.inference.models(), key=lambda m: m.name)
+        return pb.ListModelsResponse(models=[_model_info(m) for m in models])
