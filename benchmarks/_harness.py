@@ -67,9 +67,16 @@ async def start_service(module: str, env: dict[str, str]) -> tuple[subprocess.Po
     python_path = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
     process = subprocess.Popen(
         [sys.executable, "-m", module],
-        env={**os.environ, **env, f"LLMOPS_{name}__PORT": str(port), "PYTHONPATH": python_path,
-             "LLMOPS_LOG_LEVEL": "WARNING"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env={
+            **os.environ,
+            **env,
+            f"LLMOPS_{name}__PORT": str(port),
+            "PYTHONPATH": python_path,
+            "LLMOPS_LOG_LEVEL": "WARNING",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     address = f"127.0.0.1:{port}"
     for _ in range(300):
