@@ -12,7 +12,7 @@ import asyncio
 import sys
 import time
 
-from llmops_cli import prompt_commands
+from llmops_cli import deploy_commands, prompt_commands
 from llmops_cli._chat import ask, show
 from llmops_cli._output import Output
 from llmops_core import load_settings
@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
     demo.add_argument("--question", default=DEMO_QUESTION)
     prompt_commands.add_commands(commands, common)
+    deploy_commands.add_commands(commands, common)
     return parser
 
 

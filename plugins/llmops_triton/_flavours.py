@@ -63,7 +63,8 @@ def _ensemble_inputs(prompt: str, s: Sampling, *, stream: bool) -> dict:
     }
     if s.seed is not None:
         # The API's seed is an int64, TensorRT-LLM's a uint64: same bits.
-        inputs["random_seed"] = _column(s.seed % _UINT64, np.uint64)
+        # "seed" since TensorRT-LLM 0.16; earlier ensembles called it "random_seed".
+        inputs["seed"] = _column(s.seed % _UINT64, np.uint64)
     if s.stop:
         inputs["stop_words"] = _words(s.stop)
     if s.bad_words:
