@@ -14,8 +14,8 @@ from pathlib import Path
 from llmops.v1 import prompt_registry_pb2, retrieval_pb2
 from llmops_core.errors import AlreadyExistsError, NotFoundError
 from llmops_sdk import PromptRegistryClient, RetrievalClient
-from llmops_stack._paths import repo_root
 from llmops_sdk.prompt_files import read_prompt_file
+from llmops_stack._paths import repo_root
 
 DEMO_LABEL = "production"
 
