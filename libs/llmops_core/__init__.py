@@ -14,7 +14,7 @@ from llmops_core._config import (
     TritonSettings,
     load_settings,
 )
-from llmops_core._interceptors import remaining_deadline
+from llmops_core._instrumentation import remaining_deadline
 from llmops_core._kinds import (
     PROMPT_EVENT_TYPES,
     Chunk,

@@ -1,6 +1,6 @@
 """Structured JSON logs, with the request's trace id on every line.
 
-The trace id lives in a ContextVar: the server interceptor sets it from the
+The trace id lives in a ContextVar: the RPC instrumentation sets it from the
 ``x-llmops-trace-id`` metadata key (or mints one), the SDK forwards it on every
 outgoing call, so one id follows a request across all services.
 """

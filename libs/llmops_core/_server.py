@@ -1,7 +1,7 @@
 """The gRPC server runtime shared by every service.
 
 ``GrpcServer`` mounts servicers with health checking, reflection, the llmops
-interceptor and message-size limits; ``run_server`` starts one, serves until
+instrumentation of every RPC and message-size limits; ``run_server`` starts one, serves until
 SIGTERM or SIGINT, then drains in-flight calls and closes the plugins.
 Tests build the same server with port 0 and read back the bound port.
 """
@@ -20,7 +20,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from llmops_core._config import ServerSettings, Settings, load_settings
-from llmops_core._interceptors import ServerInterceptor
+from llmops_core._instrumentation import RpcInstrumentation
 from llmops_core._logging import configure_logging, get_logger
 from llmops_core.errors import UnavailableError
 
@@ -54,16 +54,18 @@ class GrpcServer:
         self.port: int | None = None
         limit = settings.max_message_bytes
         self._server = grpc.aio.server(
-            interceptors=[ServerInterceptor(name)],
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
                 ("grpc.so_reuseport", 0),
             ],
         )
+        instrumentation = RpcInstrumentation(name)
         for binding in self.bindings:
-            binding.add_to_server(binding.servicer, self._server)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
+            binding.add_to_server(instrumentation.instrument(binding.servicer), self._server)
+        health_pb2_grpc.add_HealthServicer_to_server(
+            instrumentation.instrument(self.health), self._server
+        )
         reflection.enable_server_reflection(
             [b.full_name for b in self.bindings]
             + [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
