@@ -31,7 +31,7 @@ from llmops_cli._prompt_views import (
 )
 from llmops_core import Settings, templates
 from llmops_core.errors import FailedPreconditionError
-from llmops_sdk import PromptRegistryClient
+from llmops_sdk import PromptRegistryClient, all_pages
 
 HISTORY_LIMIT = 50
 
@@ -393,14 +393,8 @@ async def _export(args, settings: Settings, out: Output) -> int:
 
 async def _list(args, settings: Settings, out: Output) -> int:
     request = pb.ListPromptsRequest(prefix=args.prefix, tag=args.tag, label=args.label)
-    prompts: list[pb.Prompt] = []
     async with _client(settings) as client:
-        while True:
-            response = await client.rpc.ListPrompts(request)
-            prompts += response.prompts
-            if not response.next_page_token:
-                break
-            request.page_token = response.next_page_token
+        prompts = await all_pages(client.rpc.ListPrompts, request, "prompts")
     out.result({"prompts": [to_dict(p) for p in prompts]}, human=prompts_table(prompts))
     return 0
 
@@ -425,14 +419,8 @@ async def _show(args, settings: Settings, out: Output) -> int:
 
 async def _versions(args, settings: Settings, out: Output) -> int:
     request = pb.ListPromptVersionsRequest(name=args.name)
-    versions: list[pb.PromptVersion] = []
     async with _client(settings) as client:
-        while True:
-            response = await client.rpc.ListPromptVersions(request)
-            versions += response.versions
-            if not response.next_page_token:
-                break
-            request.page_token = response.next_page_token
+        versions = await all_pages(client.rpc.ListPromptVersions, request, "versions")
     out.result({"versions": [to_dict(v) for v in versions]}, human=versions_table(versions))
     return 0
 

@@ -2,6 +2,7 @@
 
 from llmops_sdk._client import ServiceClient
 from llmops_sdk._health import check_health
+from llmops_sdk._paging import all_pages
 from llmops_sdk._prompt_cache import PromptCache
 from llmops_sdk._services import (
     GatewayClient,
@@ -21,5 +22,6 @@ __all__ = [
     "PromptRegistryClient",
     "RetrievalClient",
     "ServiceClient",
+    "all_pages",
     "check_health",
 ]
