@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
+import struct
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -85,3 +87,41 @@ async def start_service(module: str, env: dict[str, str]) -> tuple[subprocess.Po
         await asyncio.sleep(0.1)
     stop_pid(process.pid)
     raise RuntimeError(f"{module} did not start")
+
+
+def h2load_unary(
+    address: str, method: str, request_bytes: bytes, *, requests: int, clients: int, streams: int
+) -> Run:
+    """Load a unary gRPC method with h2load (nghttp2's C load generator), so that the client
+    costs little CPU and the server's own capacity shows. Latencies come from its log file."""
+    folder = Path(tempfile.mkdtemp())
+    body = folder / "body.bin"
+    body.write_bytes(b"\x00" + struct.pack(">I", len(request_bytes)) + request_bytes)
+    log = folder / "requests.log"
+    command = [
+        "h2load",
+        "-n",
+        str(requests),
+        "-c",
+        str(clients),
+        "-m",
+        str(streams),
+        "-d",
+        str(body),
+        "-H",
+        "content-type: application/grpc",
+        "-H",
+        "te: trailers",
+        f"--log-file={log}",
+        f"http://{address}/{method}",
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    finished = next(line for line in output.splitlines() if line.startswith("finished in"))
+    seconds = float(finished.split()[2].rstrip("s,"))
+    rows = [line.split("\t") for line in log.read_text().splitlines() if line]
+    if any(row[1] != "200" for row in rows):
+        raise RuntimeError(f"h2load saw non-200 answers: {output}")
+    latencies = [int(row[2]) / 1000 for row in rows]
+    return Run(
+        f"{method.rsplit('/', 1)[-1]} (h2load, {clients}x{streams})", len(rows), seconds, latencies
+    )

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from llmops_core.errors import ConfigError
 
@@ -44,6 +44,15 @@ class ServerSettings(StrictModel):
     max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # Processes serving the same port (SO_REUSEPORT): a Python gRPC server uses one core
+    # per process, so CPU-bound services scale across cores with workers > 1.
+    workers: int = Field(default=1, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _workers_need_a_fixed_port(self):
+        if self.workers > 1 and self.port == 0:
+            raise ValueError("workers > 1 needs a fixed port (each worker binds the same one)")
+        return self
 
     @property
     def address(self) -> str:

@@ -9,6 +9,9 @@ Tests build the same server with port 0 and read back the bound port.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
+import os
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,7 +60,9 @@ class GrpcServer:
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
-                ("grpc.so_reuseport", 0),
+                # Several worker processes may share the port; one process alone keeps it
+                # exclusive, so a second copy started by mistake fails instead of splitting traffic.
+                ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
             ],
         )
         instrumentation = RpcInstrumentation(name)
@@ -105,20 +110,42 @@ class GrpcServer:
 
 
 def serve(name: str, create_server: Callable[[Settings], GrpcServer]) -> None:
-    """The ``main`` of every service process: settings from file and env, JSON logs, serve."""
+    """The ``main`` of every service process: settings from file and env, JSON logs, serve.
+
+    With ``<service>.workers`` > 1 the process forks that many workers first (before any
+    gRPC object exists, as gRPC requires), each serving the same port, and passes
+    SIGTERM on to them when it stops.
+    """
     settings = load_settings()
     configure_logging(name, settings.log_level)
+    workers = getattr(settings, name.replace("-", "_")).workers
+    children = []
+    for _ in range(workers - 1):
+        pid = os.fork()
+        if pid == 0:  # a worker: serve until told to stop, then leave without parent cleanup
+            asyncio.run(_serve_once(settings, create_server))
+            os._exit(0)
+        children.append(pid)
+    try:
+        asyncio.run(_serve_once(settings, create_server))
+    finally:  # the first process stopped: the workers stop with it
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+            os.waitpid(child, 0)
 
-    async def main() -> None:
-        # Built inside the running loop: a grpc.aio server belongs to the loop it is made in.
-        await run_server(create_server(settings))
 
-    asyncio.run(main())
+async def _serve_once(settings: Settings, create_server: Callable[[Settings], GrpcServer]) -> None:
+    # Built inside the running loop: a grpc.aio server belongs to the loop it is made in.
+    await run_server(create_server(settings))
 
 
 async def run_server(server: GrpcServer) -> None:
     """Start ``server``, serve until SIGTERM/SIGINT, then shut down gracefully."""
     await server.start()
+    # What exists now (modules, plugins, clients) lives as long as the process: keep it out
+    # of the collector's scans, which otherwise show up as latency spikes under load.
+    gc.freeze()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
