@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmops_sdk import check_health
-from llmops_stack._process import free_port, stop_pid
+from llmops_stack._process import child_python_path, free_port, stop_pid
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -66,7 +66,7 @@ async def start_service(module: str, env: dict[str, str]) -> tuple[subprocess.Po
     """Run ``python -m <module>`` as its own process (own GIL, like production); wait for health."""
     port = free_port()
     name = module.split(".")[0].upper()
-    python_path = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
+    python_path = child_python_path()
     process = subprocess.Popen(
         [sys.executable, "-m", module],
         env={

@@ -16,7 +16,7 @@ import time
 import pytest
 import yaml
 
-from llmops_stack._process import free_port
+from llmops_stack._process import child_python_path, free_port
 
 pytestmark = pytest.mark.slow
 SERVICES = ["prompt-registry", "retrieval", "guardrails", "monitoring", "inference", "gateway"]
@@ -45,7 +45,7 @@ def config(tmp_path, redis_url, triton_url):
 
 
 def llmops(config, *args: str, timeout: float = 300) -> tuple[int, dict]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(os.path.abspath(p) for p in sys.path if p))
+    env = dict(os.environ, PYTHONPATH=child_python_path())
     done = subprocess.run(
         [sys.executable, "-m", "llmops_cli", "--json", "--config", str(config), *args],
         capture_output=True,

@@ -28,9 +28,10 @@ from llmops_sdk.prompt_files import (
     prompt_file_path,
     read_prompt_file,
 )
+from llmops_stack._process import child_python_path
 from prompt_registry.main import create_server
 
-ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(os.path.abspath(p) for p in sys.path if p))
+ENV = dict(os.environ, PYTHONPATH=child_python_path())
 
 CHAT_FILE = """\
 name: {name}

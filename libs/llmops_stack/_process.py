@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,15 @@ def start_process(
             start_new_session=True,
         )
     return ManagedProcess(name, process.pid, log_path)
+
+
+def child_python_path() -> str:
+    """A PYTHONPATH under which a child Python imports what this process imports.
+
+    Absolute, so the child may run in another working directory (under Pants, the
+    first-party paths of a test's sandbox are relative).
+    """
+    return os.pathsep.join(os.path.abspath(p) for p in sys.path if p and os.path.exists(p))
 
 
 def pid_alive(pid: int) -> bool:

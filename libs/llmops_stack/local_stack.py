@@ -8,7 +8,6 @@ starts gets a pid file and a log under ``.llmops/``, and ``down`` stops only tha
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -19,7 +18,14 @@ from urllib.parse import urlparse
 from llmops_core import Settings
 from llmops_sdk import check_health
 from llmops_stack._paths import repo_root
-from llmops_stack._process import ManagedProcess, pid_alive, start_process, stop_pid, wait_until
+from llmops_stack._process import (
+    ManagedProcess,
+    child_python_path,
+    pid_alive,
+    start_process,
+    stop_pid,
+    wait_until,
+)
 from llmops_stack.model_server import TritonPorts, models_ready, start_model_server
 from llmops_stack.redis_server import redis_answers, start_redis
 
@@ -138,7 +144,7 @@ class LocalStack:
             return PartStatus(label, address, "REUSED", managed=self._pid(label) is not None)
         log = self.log_dir / f"{label}.log"
         env = {
-            "PYTHONPATH": os.pathsep.join(_python_path()),
+            "PYTHONPATH": child_python_path(),
             "LLMOPS_HOME": str(repo_root()),
             "PYTHONUNBUFFERED": "1",
         }
@@ -228,8 +234,3 @@ class LocalStack:
         except (OSError, ValueError):
             return None
         return pid if pid_alive(pid) else None
-
-
-def _python_path() -> list[str]:
-    """The services import from where this process imports: the same code, the same build."""
-    return [os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)]
