@@ -18,6 +18,9 @@ from llmops_core.errors import (
     ResourceExhaustedError,
 )
 from llmops_core.testing import serving
+from llmops_sdk import PromptRegistryClient
+from llmops_stack._process import free_port
+from llmops_stack.redis_server import start_redis
 from prompt_registry.main import create_server
 
 
@@ -220,7 +223,23 @@ async def _redis_commands(url: str) -> dict[str, int]:
     return {key.removeprefix("cmdstat_"): value["calls"] for key, value in stats.items()}
 
 
-async def test_resolve_and_render_are_one_redis_command_each(client, redis_url):
+@pytest.fixture
+async def private_registry(settings, tmp_path):
+    """A registry on a redis-server of its own: command statistics are server-wide, and the
+    shared test Redis also serves other test processes."""
+    port = free_port()
+    process = await start_redis(port, tmp_path / "redis", log_path=tmp_path / "redis.log")
+    url = f"redis://127.0.0.1:{port}/0"
+    own = settings.model_copy(update={"redis": settings.redis.model_copy(update={"url": url})})
+    try:
+        async with serving(create_server(own)) as address, PromptRegistryClient(address) as client:
+            yield client, url
+    finally:
+        process.stop()
+
+
+async def test_resolve_and_render_are_one_redis_command_each(private_registry):
+    client, redis_url = private_registry
     name = _name()
     await client.rpc.CreatePromptVersion(pb.CreatePromptVersionRequest(name=name, content=_chat()))
     await client.rpc.SetLabelSplit(
