@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,9 +48,15 @@ async def models_ready(url: str, models: tuple[str, ...] = (LLM_MODEL, EMBEDDING
 
 
 async def start_model_server(
-    ports: TritonPorts, *, log_path: Path, timeout: float = 240.0
+    ports: TritonPorts,
+    *,
+    log_path: Path,
+    timeout: float = 240.0,
+    extra_args: Sequence[str] = (),
 ) -> ManagedProcess:
-    """Start tritonserver with SmolLM2 and MiniLM; wait until Triton reports both ready."""
+    """Start tritonserver with SmolLM2 and MiniLM; wait until Triton reports both ready.
+
+    `extra_args` go to serve.py (e.g. `--paced-model paced` for benchmarks)."""
     if not models_installed():
         raise RuntimeError(
             f"the model server is not installed ({models_python()} missing): run "
@@ -68,6 +75,7 @@ async def start_model_server(
             str(ports.metrics),
             "--address",
             "127.0.0.1",
+            *extra_args,
         ],
         log_path=log_path,
         env={"PYTHONUNBUFFERED": "1"},

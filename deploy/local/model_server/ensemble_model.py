@@ -6,60 +6,91 @@ Tensor names, dtypes and shapes follow
 for one prompt sends `text_input` as a [1, 1] BYTES tensor. The model is decoupled:
 clients use the gRPC streaming API whether or not they ask for `stream`.
 
+This module is the contract: the tensors, the model's config.pbtxt and the reading of a
+request into engine terms. `ensemble_backend.py` is the Triton Python-backend model that
+serves it (a native backend model, as TensorRT-LLM's own pre/post-processing and BLS
+models are, so that Triton's request cancellation reaches the generation loop).
+
 Inputs of that contract that need a GPU engine (prompt tables, LoRA, logits,
 guided decoding) are not declared; a request that sends one is refused by Triton.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import threading
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from llama_engine import Chunk, GenerationError, LlamaEngine, SamplingParams
-from pytriton.model_config import ModelConfig, Tensor
+from llama_engine import Chunk, GenerationError, SamplingParams
 
 
-def _opt(name: str, dtype: Any, shape: tuple[int, ...] = (1,)) -> Tensor:
-    return Tensor(name=name, dtype=dtype, shape=shape, optional=True)
+@dataclasses.dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    data_type: str  # config.pbtxt TYPE_* name
+    dims: tuple[int, ...] = (1,)
+    optional: bool = False
+
+
+def _opt(name: str, data_type: str, dims: tuple[int, ...] = (1,)) -> TensorSpec:
+    return TensorSpec(name, data_type, dims, optional=True)
 
 
 INPUTS = (
-    Tensor(name="text_input", dtype=bytes, shape=(1,)),
-    Tensor(name="max_tokens", dtype=np.int32, shape=(1,)),
-    _opt("bad_words", bytes, (-1,)),
-    _opt("stop_words", bytes, (-1,)),
-    _opt("exclude_input_in_output", np.bool_),
-    _opt("end_id", np.int32),
-    _opt("pad_id", np.int32),  # accepted for compatibility: one sequence needs no padding
-    _opt("top_k", np.int32),
-    _opt("top_p", np.float32),
-    _opt("temperature", np.float32),
-    _opt("length_penalty", np.float32),  # accepted for compatibility: beam search only
-    _opt("repetition_penalty", np.float32),
-    _opt("min_tokens", np.int32),
-    _opt("presence_penalty", np.float32),
-    _opt("frequency_penalty", np.float32),
-    _opt("seed", np.uint64),
-    _opt("random_seed", np.uint64),  # the name TensorRT-LLM releases before 0.16 use
-    _opt("return_num_input_tokens", np.bool_),
-    _opt("return_num_output_tokens", np.bool_),
-    _opt("beam_width", np.int32),
-    _opt("stream", np.bool_),
+    TensorSpec("text_input", "TYPE_STRING"),
+    TensorSpec("max_tokens", "TYPE_INT32"),
+    _opt("bad_words", "TYPE_STRING", (-1,)),
+    _opt("stop_words", "TYPE_STRING", (-1,)),
+    _opt("exclude_input_in_output", "TYPE_BOOL"),
+    _opt("end_id", "TYPE_INT32"),
+    _opt("pad_id", "TYPE_INT32"),  # accepted for compatibility: one sequence needs no padding
+    _opt("top_k", "TYPE_INT32"),
+    _opt("top_p", "TYPE_FP32"),
+    _opt("temperature", "TYPE_FP32"),
+    _opt("length_penalty", "TYPE_FP32"),  # accepted for compatibility: beam search only
+    _opt("repetition_penalty", "TYPE_FP32"),
+    _opt("min_tokens", "TYPE_INT32"),
+    _opt("presence_penalty", "TYPE_FP32"),
+    _opt("frequency_penalty", "TYPE_FP32"),
+    _opt("seed", "TYPE_UINT64"),
+    _opt("random_seed", "TYPE_UINT64"),  # the name TensorRT-LLM releases before 0.16 use
+    _opt("return_num_input_tokens", "TYPE_BOOL"),
+    _opt("return_num_output_tokens", "TYPE_BOOL"),
+    _opt("beam_width", "TYPE_INT32"),
+    _opt("stream", "TYPE_BOOL"),
 )
 
 OUTPUTS = (
-    Tensor(name="text_output", dtype=bytes, shape=(-1,)),
-    Tensor(name="num_input_tokens", dtype=np.int32, shape=(1,)),
-    Tensor(name="num_output_tokens", dtype=np.int32, shape=(1,)),
+    TensorSpec("text_output", "TYPE_STRING", (-1,)),
+    TensorSpec("num_input_tokens", "TYPE_INT32"),
+    TensorSpec("num_output_tokens", "TYPE_INT32"),
 )
 
-# One request per call: a decoupled callable answers a whole batch per response,
-# and one prompt per batch keeps each stream independent.
-CONFIG = ModelConfig(batching=True, max_batch_size=1, decoupled=True)
+
+def config_pbtxt(name: str, parameters: Mapping[str, str]) -> str:
+    """The model's config.pbtxt: decoupled, one request per execute, one CPU instance.
+
+    max_batch_size 1 keeps the batch dimension of the TensorRT-LLM contract while each
+    execute call carries one prompt; generations queue on the engine's worker thread.
+    """
+
+    def tensor(spec: TensorSpec) -> str:
+        optional = " optional: true" if spec.optional else ""
+        dims = ", ".join(str(d) for d in spec.dims)
+        return f'  {{ name: "{spec.name}" data_type: {spec.data_type} dims: [ {dims} ]{optional} }}'
+
+    params = "\n".join(
+        f'parameters {{ key: "{key}" value: {{ string_value: "{value}" }} }}'
+        for key, value in parameters.items()
+    )
+    return (
+        f'name: "{name}"\nbackend: "python"\nmax_batch_size: 1\n'
+        "model_transaction_policy { decoupled: true }\n"
+        "instance_group [ { count: 1 kind: KIND_CPU } ]\n"
+        "input [\n" + ",\n".join(tensor(s) for s in INPUTS) + "\n]\n"
+        "output [\n" + ",\n".join(tensor(s) for s in OUTPUTS) + "\n]\n" + params + "\n"
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,76 +140,8 @@ def parse_request(request: Mapping[str, np.ndarray]) -> EnsembleRequest:
     )
 
 
-class EnsembleModel:
-    """The PyTriton inference callable: an async generator of one response per chunk.
-
-    It is async so that PyTriton's event loop stays free while a generation runs on
-    the engine's worker thread; concurrent requests wait in that worker's queue.
-    """
-
-    def __init__(self, engine: LlamaEngine) -> None:
-        self._engine = engine
-
-    async def __call__(self, requests: list[Any]) -> AsyncIterator[list[dict[str, np.ndarray]]]:
-        if len(requests) != 1:
-            raise GenerationError(f"expected one request per call, got {len(requests)}")
-        request = parse_request(requests[0].data)
-        if request.stream:
-            async for chunk in self._chunks(request):
-                if chunk.text or chunk.finish_reason:
-                    yield [_response(request, chunk.text, chunk)]
-            return
-        parts = [] if request.exclude_input else [request.prompt]
-        last = None
-        async for chunk in self._chunks(request):
-            parts.append(chunk.text)
-            last = chunk
-        if last is not None:
-            yield [_response(request, "".join(parts), last)]
-
-    async def _chunks(self, request: EnsembleRequest) -> AsyncIterator[Chunk]:
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Chunk | BaseException | None] = asyncio.Queue()
-        cancelled = threading.Event()
-
-        def run() -> None:
-            try:
-                for chunk in self._engine.stream(request.prompt, request.params, cancelled):
-                    loop.call_soon_threadsafe(queue.put_nowait, chunk)
-            except BaseException as exc:  # noqa: BLE001 - handed to the request's response
-                loop.call_soon_threadsafe(queue.put_nowait, exc)
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
-
-        self._engine.worker.submit(run)
-        try:
-            while True:
-                # Merge what queued up while the last response was being sent: when the
-                # server is busy, fewer and larger chunks beat a growing backlog.
-                items = [await queue.get()]
-                while not queue.empty():
-                    items.append(queue.get_nowait())
-                chunks = [i for i in items if isinstance(i, Chunk)]
-                if chunks:
-                    yield _merge(chunks)
-                for item in items:
-                    if isinstance(item, BaseException):
-                        raise item
-                if items[-1] is None:
-                    return
-        finally:
-            # The caller went away (error, shutdown): free the worker for the next request.
-            cancelled.set()
-
-
-def _merge(chunks: list[Chunk]) -> Chunk:
-    last = chunks[-1]
-    if len(chunks) == 1:
-        return last
-    return dataclasses.replace(last, text="".join(c.text for c in chunks))
-
-
-def _response(request: EnsembleRequest, text: str, chunk: Chunk) -> dict[str, np.ndarray]:
+def response_tensors(request: EnsembleRequest, text: str, chunk: Chunk) -> dict[str, np.ndarray]:
+    """The output tensors of one response (with their batch dimension)."""
     out = {"text_output": np.array([[text.encode("utf-8")]], dtype=np.object_)}
     if request.return_input_tokens:
         out["num_input_tokens"] = np.array([[chunk.num_input_tokens]], dtype=np.int32)

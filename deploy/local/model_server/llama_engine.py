@@ -14,12 +14,19 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import llama_cpp
 import numpy as np
 
 # Penalties look back this many tokens (llama.cpp's own default window).
 _PENALTY_WINDOW = 64
+
+
+class Cancelled(Protocol):
+    """Whether the caller gave up; asked before every token (a threading.Event fits)."""
+
+    def is_set(self) -> bool: ...
 
 
 class GenerationError(ValueError):
@@ -93,9 +100,7 @@ class LlamaEngine:
         self._worker.shutdown(wait=True, cancel_futures=True)
         self._llm.close()
 
-    def stream(
-        self, prompt: str, params: SamplingParams, cancelled: threading.Event
-    ) -> Iterator[Chunk]:
+    def stream(self, prompt: str, params: SamplingParams, cancelled: Cancelled) -> Iterator[Chunk]:
         """Generate a raw completion of `prompt`; call only from `worker`.
 
         Stop words end the text and are not part of it. A chunk is held back while its

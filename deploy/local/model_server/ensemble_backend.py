@@ -1,0 +1,102 @@
+"""The LLM as a Triton Python-backend model, under the `ensemble` contract of ensemble_model.py.
+
+serve.py writes a model repository whose `<name>/1/model.py` imports this class; the
+config.pbtxt parameters say which GGUF file to load and how. It runs inside Triton's
+Python-backend stub process, next to the server, as TensorRT-LLM's own Python models do.
+
+Being a native backend model is what lets a caller's cancellation reach the generation:
+Triton marks a request cancelled when its gRPC stream is cancelled or its deadline
+passes, and the generation loop asks the response sender before every token.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+from ensemble_model import EnsembleRequest, parse_request, response_tensors
+from llama_engine import GenerationError, LlamaEngine
+
+FINAL_FLAG = pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL
+
+
+class _SenderCancelled:
+    """The engine's cancellation flag, read from Triton: the request was cancelled."""
+
+    def __init__(self, sender: Any) -> None:
+        self._sender = sender
+
+    def is_set(self) -> bool:
+        return bool(self._sender.is_cancelled())
+
+
+class TritonPythonModel:
+    """Decoupled: `execute` hands each request to the engine's worker and returns at once."""
+
+    def initialize(self, args: dict[str, str]) -> None:
+        config = json.loads(args["model_config"])
+        params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
+        self._engine = LlamaEngine(
+            Path(params["gguf_path"]),
+            n_ctx=int(params["n_ctx"]),
+            n_threads=int(params["n_threads"]),
+        )
+
+    def execute(self, requests: list[Any]) -> None:
+        for request in requests:
+            sender = request.get_response_sender()
+            try:
+                parsed = parse_request({t.name(): t.as_numpy() for t in request.inputs()})
+            except GenerationError as exc:
+                send_error(sender, exc)
+                continue
+            self._engine.worker.submit(self._generate, parsed, sender)
+
+    def finalize(self) -> None:
+        self._engine.close()
+
+    def _generate(self, request: EnsembleRequest, sender: Any) -> None:
+        """Runs on the engine's worker thread: one generation at a time, in arrival order."""
+        if sender.is_cancelled():  # gone while it waited in the queue
+            sender.send(flags=FINAL_FLAG)
+            return
+        chunks = self._engine.stream(request.prompt, request.params, _SenderCancelled(sender))
+        try:
+            if request.stream:
+                for chunk in chunks:
+                    if chunk.text or chunk.finish_reason:
+                        sender.send(
+                            inference_response(response_tensors(request, chunk.text, chunk))
+                        )
+            else:
+                parts = [] if request.exclude_input else [request.prompt]
+                last = None
+                for chunk in chunks:
+                    parts.append(chunk.text)
+                    last = chunk
+                if last is not None:
+                    text = "".join(parts)
+                    sender.send(inference_response(response_tensors(request, text, last)))
+            # The empty final response, as TensorRT-LLM's decoupled models end a stream.
+            sender.send(flags=FINAL_FLAG)
+        except Exception as exc:  # noqa: BLE001 - every failure ends the stream with its error
+            send_error(sender, exc)
+
+
+def inference_response(tensors: dict[str, np.ndarray]) -> Any:
+    return pb_utils.InferenceResponse(
+        output_tensors=[pb_utils.Tensor(name, value) for name, value in tensors.items()]
+    )
+
+
+def send_error(sender: Any, exc: Exception) -> None:
+    """End the request with an error response. A stream's error carries only a message,
+    so a refusal names itself: clients read "GenerationError: <why>" as a bad request."""
+    if isinstance(exc, GenerationError):
+        error = pb_utils.TritonError(f"GenerationError: {exc}", pb_utils.TritonError.INVALID_ARG)
+    else:
+        error = pb_utils.TritonError(f"{type(exc).__name__}: {exc}", pb_utils.TritonError.INTERNAL)
+    sender.send(pb_utils.InferenceResponse(error=error), flags=FINAL_FLAG)
