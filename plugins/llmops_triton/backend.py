@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tritonclient.grpc import service_pb2
 
 from llmops_core import (
+    Embeddings,
     GenerationChunk,
     GenerationRequest,
     Health,
@@ -27,7 +28,7 @@ from llmops_core import (
 from llmops_core.errors import InvalidArgumentError, NotFoundError, UnavailableError
 from llmops_triton._endpoints import EndpointPolicy, TritonEndpoints
 from llmops_triton._flavours import generation_inputs, unsupported
-from llmops_triton._tensors import infer_request, is_final, outputs_of, text_of
+from llmops_triton._tensors import generation_outputs, infer_request, is_final
 from llmops_triton.embedder import embed_texts
 
 
@@ -106,10 +107,10 @@ class TritonBackend:
             async for endpoint, response in responses:
                 if response.error_message:
                     raise _model_error(response.error_message, request.model, endpoint)
-                outputs = outputs_of(response.infer_response)
-                text = text_of(outputs.get("text_output"))
-                input_tokens = _count(outputs, "num_input_tokens", input_tokens)
-                output_tokens = _count(outputs, "num_output_tokens", output_tokens)
+                outputs = generation_outputs(response.infer_response)
+                text = outputs.text
+                input_tokens = _newer(outputs.input_tokens, input_tokens)
+                output_tokens = _newer(outputs.output_tokens, output_tokens)
                 if is_final(response.infer_response):
                     finish = self._finish(request.sampling, input_tokens, output_tokens)
                     yield GenerationChunk(text, input_tokens, output_tokens, finish, endpoint)
@@ -124,7 +125,7 @@ class TritonBackend:
             reason="TRITON_STREAM_BROKEN",
         )
 
-    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+    async def embed(self, model: str, texts: Sequence[str]) -> Embeddings:
         return await embed_texts(
             self.endpoints, self._triton_model(self.embedding_models, model), texts
         )
@@ -208,9 +209,8 @@ class TritonBackend:
         )
 
 
-def _count(outputs: dict, name: str, previous: int | None) -> int | None:
-    array = outputs.get(name)
-    return previous if array is None or array.size == 0 else int(array.reshape(-1)[0])
+def _newer(count: int | None, previous: int | None) -> int | None:
+    return previous if count is None else count
 
 
 # Triton's own checks of a request's tensors (names, types, shapes).
@@ -221,7 +221,7 @@ def _model_error(message: str, model: str, endpoint: str) -> Exception:
     """An error response inside the stream: Triton reports a bad request there, not as a status."""
     lines = message.strip().splitlines()
     last = lines[-1].strip() if lines else "no message"
-    # The local model server's refusals end a traceback with "GenerationError: <why>".
+    # The local model server's refusals read "GenerationError: <why>".
     if "GenerationError:" in last:
         why = last.split("GenerationError:", 1)[1].strip()
         return InvalidArgumentError(

@@ -13,12 +13,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from tritonclient.grpc import service_pb2
 
-from llmops_core import Health, PluginContext
+from llmops_core import Embeddings, Health, PluginContext
 from llmops_triton._endpoints import TritonEndpoints
 from llmops_triton._tensors import infer_request, outputs_of
 
 INPUT_NAME = "text"
 OUTPUT_NAME = "embedding"
+TOKENS_NAME = "num_input_tokens"
 
 
 class TritonEmbedderConfig(BaseModel):
@@ -61,20 +62,24 @@ class TritonEmbedder:
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]
-            vectors.extend(await embed_texts(self.endpoints, self.model, batch))
+            vectors.extend((await embed_texts(self.endpoints, self.model, batch)).vectors)
         return vectors
 
 
-async def embed_texts(
-    endpoints: TritonEndpoints, model: str, texts: Sequence[str]
-) -> list[list[float]]:
-    """One Triton call embedding ``texts`` (the batch dimension is the number of texts)."""
+async def embed_texts(endpoints: TritonEndpoints, model: str, texts: Sequence[str]) -> Embeddings:
+    """One Triton call embedding ``texts`` (the batch dimension is the number of texts).
+
+    Tokens are counted when the model returns ``num_input_tokens`` (one per text), as the
+    local server's MiniLM does; other embedding models leave the count unknown.
+    """
     if not texts:
-        return []
+        return Embeddings([], 0)
     array = np.array([[t.encode()] for t in texts], dtype=np.object_)
     request = infer_request(model, {INPUT_NAME: array})
     response = await endpoints.unary(
         lambda stub, timeout: stub.ModelInfer(request, timeout=timeout)
     )
-    embeddings = outputs_of(response)[OUTPUT_NAME]
-    return embeddings.reshape(len(texts), -1).astype(np.float32).tolist()
+    outputs = outputs_of(response)
+    vectors = outputs[OUTPUT_NAME].reshape(len(texts), -1).astype(np.float32).tolist()
+    counts = outputs.get(TOKENS_NAME)
+    return Embeddings(vectors, None if counts is None else int(counts.sum()))

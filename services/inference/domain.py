@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from inference.chat_templates import ChatTemplate
 from llmops_core import (
+    Embeddings,
     GenerationChunk,
     GenerationRequest,
     InferenceBackend,
@@ -239,7 +240,7 @@ class Inference:
         else:
             self._running.pop(request_id, None)
 
-    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+    async def embed(self, model: str, texts: Sequence[str]) -> Embeddings:
         if not texts:
             raise InvalidArgumentError(
                 "texts is empty; send at least one text", reason="EMPTY_FIELD"

@@ -122,6 +122,11 @@ async def test_embed_returns_one_normalised_vector_per_text_in_order(client):
     assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2]) + 0.2
     alone = await client.rpc.Embed(pb.EmbedRequest(texts=[texts[2]], model="minilm"))
     assert cosine(list(alone.embeddings[0].values), vectors[2]) > 0.999
+    # Usage counts the tokens the model read: each text's words plus [CLS] and [SEP].
+    assert alone.usage.input_tokens >= len(texts[2].split()) + 2
+    assert reply.usage.input_tokens >= sum(len(t.split()) + 2 for t in texts)
+    assert reply.usage.input_tokens > alone.usage.input_tokens
+    assert reply.usage.output_tokens == 0
 
 
 async def test_list_models_shows_both_models_ready_with_endpoint_health(client, triton_url):

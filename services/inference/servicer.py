@@ -107,11 +107,13 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
 
     async def Embed(self, request, context):
         model = request.model or self.inference.default_embedding_model
-        vectors = await self.inference.embed(model, list(request.texts))
+        embedded = await self.inference.embed(model, list(request.texts))
+        vectors = embedded.vectors
         return pb.EmbedResponse(
             embeddings=[pb.Embedding(values=v) for v in vectors],
             model=model,
             dimension=len(vectors[0]) if vectors else 0,
+            usage=common_pb2.TokenUsage(input_tokens=embedded.input_tokens or 0),
         )
 
     async def ListModels(self, request, context):

@@ -17,7 +17,11 @@ from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
 DIMENSIONS = 384
 
 INPUTS = (Tensor(name="text", dtype=bytes, shape=(1,)),)
-OUTPUTS = (Tensor(name="embedding", dtype=np.float32, shape=(DIMENSIONS,)),)
+OUTPUTS = (
+    Tensor(name="embedding", dtype=np.float32, shape=(DIMENSIONS,)),
+    # Tokens the model read for each text (after truncation), for usage reporting.
+    Tensor(name="num_input_tokens", dtype=np.int32, shape=(1,)),
+)
 
 
 def model_config(max_batch_size: int) -> ModelConfig:
@@ -47,7 +51,12 @@ class EmbeddingModel:
         )
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), DIMENSIONS)
 
+    def count_tokens(self, texts: list[str]) -> np.ndarray:
+        """Tokens per text as the model reads them (special tokens in, truncated)."""
+        mask = self._model.tokenize(texts)["attention_mask"]
+        return np.asarray(mask.sum(dim=1), dtype=np.int32).reshape(len(texts), 1)
+
     @batch
     def __call__(self, text: np.ndarray) -> dict[str, np.ndarray]:
         texts = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in text.reshape(-1)]
-        return {"embedding": self.embed(texts)}
+        return {"embedding": self.embed(texts), "num_input_tokens": self.count_tokens(texts)}
