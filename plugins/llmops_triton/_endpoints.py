@@ -188,15 +188,24 @@ class TritonEndpoints:
         raise all_down(failures, self._endpoints)
 
     async def stream(
-        self, call: Callable[[Stub, float | None], grpc.aio.StreamStreamCall]
+        self,
+        call: Callable[[Stub, float | None], grpc.aio.StreamStreamCall],
+        *,
+        not_here: Callable[[object], str | None] | None = None,
     ) -> AsyncIterator[tuple[str, object]]:
         """(endpoint, response) pairs of ``call(stub, timeout)``, a streaming call.
 
         Fails over only until the first response; after that a broken stream is the
         caller's UNAVAILABLE, never a replay and never a silently shorter answer.
+        ``not_here(first_response)`` names why an endpoint cannot serve this call though
+        it is up (e.g. the model is not loaded there): the next endpoint is tried, and
+        when every endpoint says so the last such response goes to the caller.
         """
         failures: dict[str, str] = {}
+        refusals: dict[str, object] = {}  # endpoint -> its first response, saying not here
         for round_ in range(self.policy.retry_rounds + 1):
+            if len(refusals) == len(self._endpoints):
+                break  # live servers that all said no: retrying will not change that
             if round_ and not await self._back_off(round_):
                 break
             for endpoint in self._order():
@@ -209,8 +218,14 @@ class TritonEndpoints:
                             received = True
                             endpoint.calls += 1
                             endpoint.up()
+                            why = not_here(response) if not_here else None
+                            if why:
+                                failures[endpoint.address] = why
+                                refusals[endpoint.address] = response
+                                break  # try the next endpoint
                         yield endpoint.address, response
-                    return
+                    else:
+                        return
                 except grpc.aio.AioRpcError as exc:
                     if exc.code() == grpc.StatusCode.UNAVAILABLE:
                         endpoint.down(_describe(exc), self.policy)
@@ -222,6 +237,9 @@ class TritonEndpoints:
                 finally:
                     endpoint.in_flight -= 1
                     stream.cancel()  # done, failed or abandoned: Triton may free the request
+        if len(refusals) == len(self._endpoints):
+            yield next(iter(refusals.items()))  # the caller turns it into its error
+            return
         raise all_down(failures, self._endpoints)
 
     async def readiness(self, model: str) -> list[tuple[EndpointHealth, bool, str]]:

@@ -101,7 +101,8 @@ class TritonBackend:
         input_tokens = output_tokens = None
         endpoint = ""
         responses = self.endpoints.stream(
-            lambda stub, timeout: stub.ModelStreamInfer(iter([message]), timeout=timeout)
+            lambda stub, timeout: stub.ModelStreamInfer(iter([message]), timeout=timeout),
+            not_here=_model_not_loaded,
         )
         async with contextlib.aclosing(responses):
             async for endpoint, response in responses:
@@ -211,6 +212,12 @@ class TritonBackend:
 
 def _newer(count: int | None, previous: int | None) -> int | None:
     return previous if count is None else count
+
+
+def _model_not_loaded(response: service_pb2.ModelStreamInferResponse) -> str | None:
+    """Triton's answer for a model it does not serve (another endpoint may): why, or None."""
+    message = response.error_message
+    return message if "unknown model" in message else None
 
 
 # Triton's own checks of a request's tensors (names, types, shapes).

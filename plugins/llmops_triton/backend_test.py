@@ -17,10 +17,17 @@ import pytest
 from llmops_core import GenerationRequest, PluginContext, Sampling, Settings
 from llmops_core.errors import InvalidArgumentError, UnavailableError
 from llmops_stack._process import free_port
-from llmops_stack.model_server import TritonPorts, models_installed, start_model_server
+from llmops_stack.model_server import (
+    TritonPorts,
+    models_installed,
+    models_ready,
+    start_model_server,
+)
 from llmops_triton.backend import TritonBackend, TritonBackendConfig
 
 MODEL = "smollm2-135m"
+# The spare server also hosts the paced model, which the session's server does not.
+SPARE_ARGS = ("--paced-model", "paced")
 COUNTING = "Count from 1 to 1000, separated by commas: 1, 2, 3, 4,"
 
 
@@ -52,7 +59,9 @@ def spare(tmp_path_factory):
     folder = tmp_path_factory.mktemp("spare-triton")
     ports = TritonPorts(free_port(), free_port(), free_port())
     server = {"ports": ports, "log": folder / "triton.log"}
-    server["process"] = asyncio.run(start_model_server(ports, log_path=server["log"]))
+    server["process"] = asyncio.run(
+        start_model_server(ports, log_path=server["log"], extra_args=SPARE_ARGS)
+    )
     yield server
     server["process"].stop()
 
@@ -117,6 +126,24 @@ async def test_a_model_missing_from_triton_is_unavailable_naming_it(triton_url):
     assert "no-such-model" in caught.value.message
 
 
+async def test_a_model_loaded_on_one_endpoint_only_is_served_there(triton_url, spare):
+    has_it = spare["ports"].grpc_url
+    if await models_ready(triton_url, ("paced",)):
+        pytest.skip(f"{triton_url} hosts the paced model too; this needs one that does not")
+    backend = _backend(triton_url, has_it, llm_models={"paced": "paced"})
+    request = GenerationRequest("paced", "Hi", Sampling(max_tokens=3))
+    try:
+        # Balancing sends some of these to the endpoint without the model first.
+        finals = [await _answer(backend, request) for _ in range(4)]
+    finally:
+        await backend.close()
+    assert {f.endpoint for f in finals} == {has_it}
+    assert all(f.output_tokens == 3 for f in finals)
+    lacking = _health(backend, triton_url)
+    assert lacking.calls >= 1  # it was asked, and said "unknown model"
+    assert lacking.healthy  # the server itself is fine: not put in cool-down
+
+
 async def test_a_flavour_without_an_input_refuses_the_field_before_calling_triton():
     backend = _backend(f"127.0.0.1:{free_port()}", flavour="llmapi")
     request = GenerationRequest(MODEL, "Hi", Sampling(max_tokens=4, bad_words=("x",)))
@@ -155,7 +182,9 @@ async def test_a_triton_killed_mid_answer_is_unavailable_then_calls_fail_over_an
         assert not _health(backend, victim).healthy
 
         # 3. Back on the same ports, it passes a ServerReady probe and serves again.
-        spare["process"] = await start_model_server(spare["ports"], log_path=spare["log"])
+        spare["process"] = await start_model_server(
+            spare["ports"], log_path=spare["log"], extra_args=SPARE_ARGS
+        )
         served_by = set()
         deadline = time.monotonic() + 10
         while victim not in served_by and time.monotonic() < deadline:

@@ -12,6 +12,7 @@ passes, and the generation loop asks the response sender before every token.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +47,7 @@ class TritonPythonModel:
         )
 
     def execute(self, requests: list[Any]) -> None:
-        for request in requests:
-            sender = request.get_response_sender()
-            try:
-                parsed = parse_request({t.name(): t.as_numpy() for t in request.inputs()})
-            except GenerationError as exc:
-                send_error(sender, exc)
-                continue
+        for parsed, sender in accepted(requests):
             self._engine.worker.submit(self._generate, parsed, sender)
 
     def finalize(self) -> None:
@@ -83,6 +78,17 @@ class TritonPythonModel:
             # The empty final response, as TensorRT-LLM's decoupled models end a stream.
             sender.send(flags=FINAL_FLAG)
         except Exception as exc:  # noqa: BLE001 - every failure ends the stream with its error
+            send_error(sender, exc)
+
+
+def accepted(requests: list[Any]) -> Iterator[tuple[EnsembleRequest, Any]]:
+    """Each request read into engine terms, with its response sender; a request that
+    cannot be read is answered with its error here and left out."""
+    for request in requests:
+        sender = request.get_response_sender()
+        try:
+            yield parse_request({t.name(): t.as_numpy() for t in request.inputs()}), sender
+        except GenerationError as exc:
             send_error(sender, exc)
 
 

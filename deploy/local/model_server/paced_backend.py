@@ -17,9 +17,9 @@ import threading
 import time
 from typing import Any
 
-from ensemble_backend import FINAL_FLAG, inference_response, send_error
-from ensemble_model import EnsembleRequest, parse_request, response_tensors
-from llama_engine import Chunk, GenerationError
+from ensemble_backend import FINAL_FLAG, accepted, inference_response
+from ensemble_model import EnsembleRequest, response_tensors
+from llama_engine import Chunk
 
 
 class TritonPythonModel:
@@ -31,13 +31,7 @@ class TritonPythonModel:
 
     def execute(self, requests: list[Any]) -> None:
         arrived = time.monotonic()
-        for request in requests:
-            sender = request.get_response_sender()
-            try:
-                parsed = parse_request({t.name(): t.as_numpy() for t in request.inputs()})
-            except GenerationError as exc:
-                send_error(sender, exc)
-                continue
+        for parsed, sender in accepted(requests):
             threading.Thread(target=self._answer, args=(parsed, sender, arrived)).start()
 
     def _answer(self, request: EnsembleRequest, sender: Any, arrived: float) -> None:
