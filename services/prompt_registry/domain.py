@@ -8,9 +8,7 @@ store is touched, so a bad request changes nothing; the store re-checks what can
 from __future__ import annotations
 
 import hashlib
-import math
 import random
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -28,21 +26,25 @@ from llmops_core import (
 )
 from llmops_core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from prompt_registry import diff, gates, paging
+from prompt_registry.checks import (
+    DEFAULT_LABEL,
+    MAX_AUTHOR_CHARS,
+    MAX_MESSAGE_CHARS,
+    MAX_STICKY_KEY_CHARS,
+    check_audit_fields,
+    check_event_position,
+    check_expected,
+    check_gate,
+    check_label,
+    check_length,
+    check_movable_label,
+    check_prefix,
+    check_run_ids,
+    check_splits,
+    check_tags,
+)
 from prompt_registry.content import content_hash, normalise_content
 
-MAX_TAGS = 32
-MAX_TAG_CHARS = 64
-MAX_AUTHOR_CHARS = 200
-MAX_MESSAGE_CHARS = 2000  # commit messages and reasons
-MAX_SPLITS = 10
-MAX_WEIGHT = 1_000_000
-MAX_STICKY_KEY_CHARS = 1000
-MAX_RUN_ID_CHARS = 200
-AUTOMATIC_LABELS = ("latest",)
-DEFAULT_LABEL = "production"
-_LABEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-_PREFIX = re.compile(r"^[a-z0-9._/-]{0,200}$")
-_EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _SCAN_LIMIT = 20_000  # events one filtered page may read before it returns what it found
 _PARSED_CACHE_SIZE = 1024
 
@@ -198,7 +200,7 @@ class PromptRegistry:
         self, name: str, *, allow_protected: bool, allow_missing: bool, author: str, reason: str
     ) -> bool:
         require_name(name, "name")
-        _audit_fields(author, reason)
+        check_audit_fields(author, reason)
         deleted = await self.store.delete_prompt(
             name, allow_protected=allow_protected, author=author, reason=reason
         )
@@ -227,10 +229,10 @@ class PromptRegistry:
                 f"version is {version}; give the version number to point at (from 1)",
                 reason="INVALID_VERSION",
             )
-        _check_expected(expected_version)
-        _audit_fields(author, reason)
+        check_expected(expected_version)
+        check_audit_fields(author, reason)
         runs = [evaluation_run_id] if evaluation_run_id else []
-        _check_run_ids(runs)
+        check_run_ids(runs)
         admitted = await self._admit(name, label, [version], runs)
         return await self.store.set_label(
             name,
@@ -258,10 +260,10 @@ class PromptRegistry:
     ) -> LabelRecord:
         require_name(name, "name")
         check_movable_label(label)
-        _check_splits(splits)
-        _check_expected(expected_version)
-        _audit_fields(author, reason)
-        _check_run_ids(evaluation_run_ids)
+        check_splits(splits)
+        check_expected(expected_version)
+        check_audit_fields(author, reason)
+        check_run_ids(evaluation_run_ids)
         admitted = await self._admit(
             name, label, [version for version, _ in splits], list(evaluation_run_ids)
         )
@@ -303,8 +305,8 @@ class PromptRegistry:
                 "it unset for the version before the label's last move",
                 reason="INVALID_VERSION",
             )
-        _check_expected(expected_version)
-        _audit_fields(author, reason)
+        check_expected(expected_version)
+        check_audit_fields(author, reason)
         return await self.store.rollback_label(
             name,
             label,
@@ -320,7 +322,7 @@ class PromptRegistry:
     ) -> LabelRecord:
         require_name(name, "name")
         check_movable_label(label)
-        _audit_fields(author, reason)
+        check_audit_fields(author, reason)
         return await self.store.protect_label(name, label, protected, author=author, reason=reason)
 
     async def set_promotion_gate(
@@ -336,8 +338,8 @@ class PromptRegistry:
         require_name(name, "name")
         check_movable_label(label)
         if gate is not None:
-            _check_gate(gate)
-        _audit_fields(author, reason)
+            check_gate(gate)
+        check_audit_fields(author, reason)
         return await self.store.set_promotion_gate(
             name, label, gate, allow_protected=allow_protected, author=author, reason=reason
         )
@@ -354,8 +356,8 @@ class PromptRegistry:
     ) -> None:
         require_name(name, "name")
         check_movable_label(label)
-        _check_expected(expected_version)
-        _audit_fields(author, reason)
+        check_expected(expected_version)
+        check_audit_fields(author, reason)
         await self.store.delete_label(
             name,
             label,
@@ -379,7 +381,7 @@ class PromptRegistry:
         check_label(label)
         size = paging.page_size(page_size)
         filters = ("label-history", name, label)
-        before = _event_position(paging.decode_token(page_token, filters, str))
+        before = check_event_position(paging.decode_token(page_token, filters, str))
         if await self.store.latest_version(name) == 0:
             raise _prompt_missing(name)
         events, last = await self._scan(
@@ -497,7 +499,7 @@ class PromptRegistry:
             query.start_ms,
             query.end_ms,
         )
-        before = _event_position(paging.decode_token(page_token, filters, str))
+        before = check_event_position(paging.decode_token(page_token, filters, str))
         if query.end_ms and (before is None or _key(before) > (query.end_ms, 0)):
             before = f"{query.end_ms}-0"
         after = f"{query.start_ms - 1}-18446744073709551615" if query.start_ms > 0 else ""
@@ -619,138 +621,6 @@ def _prompt_missing(name: str) -> NotFoundError:
         reason="PROMPT_NOT_FOUND",
         metadata={"prompt": name},
     )
-
-
-def check_label(label: str) -> None:
-    if not _LABEL.match(label):
-        raise InvalidArgumentError(
-            f"label '{label[:80]}' is not a valid label name: use 1 to 63 lowercase letters, "
-            "digits, '.', '_' and '-', starting with a letter or digit",
-            reason="INVALID_LABEL",
-        )
-
-
-def check_movable_label(label: str) -> None:
-    check_label(label)
-    if label in AUTOMATIC_LABELS:
-        raise InvalidArgumentError(
-            f"label '{label}' is maintained automatically (it follows every new version) and "
-            "cannot be set, split, rolled back, protected, gated or deleted; use another label",
-            reason="AUTOMATIC_LABEL",
-        )
-
-
-def _check_expected(expected_version: int | None) -> None:
-    if expected_version is not None and expected_version < 0:
-        raise InvalidArgumentError(
-            f"expected_version is {expected_version}; give 0 (the label must not exist yet), "
-            "the label's current version, or leave it unset for no check",
-            reason="INVALID_VERSION",
-        )
-
-
-def _check_splits(splits: Sequence[tuple[int, int]]) -> None:
-    if not splits:
-        raise InvalidArgumentError(
-            "splits is empty; give at least one arm (version and weight)", reason="EMPTY_FIELD"
-        )
-    if len(splits) > MAX_SPLITS:
-        raise InvalidArgumentError(
-            f"{len(splits)} arms; a split has at most {MAX_SPLITS}", reason="TOO_MANY"
-        )
-    seen: set[int] = set()
-    for index, (version, weight) in enumerate(splits):
-        if version < 1:
-            raise InvalidArgumentError(
-                f"splits[{index}].version is {version}; give a version number (from 1)",
-                reason="INVALID_SPLIT",
-            )
-        if version in seen:
-            raise InvalidArgumentError(
-                f"version {version} appears twice in splits; give each version once with its "
-                "whole weight",
-                reason="INVALID_SPLIT",
-            )
-        seen.add(version)
-        if not 0 < weight <= MAX_WEIGHT:
-            raise InvalidArgumentError(
-                f"splits[{index}].weight is {weight}; weights are whole numbers from 1 to "
-                f"{MAX_WEIGHT} (e.g. 90 and 10 for a 90/10 split)",
-                reason="INVALID_SPLIT",
-            )
-
-
-def _check_gate(gate: PromotionGateRecord) -> None:
-    if not gate.require_evaluation:
-        raise InvalidArgumentError(
-            "gate.require_evaluation is false, which gates nothing; set it to true, or leave "
-            "gate unset to remove the label's gate",
-            reason="INVALID_GATE",
-        )
-    check_length(gate.metric, "gate.metric", 100)
-    check_length(gate.dataset, "gate.dataset", 200)
-    if not math.isfinite(gate.min_score):
-        raise InvalidArgumentError("gate.min_score must be a finite number", reason="INVALID_GATE")
-    if gate.min_score and not gate.metric:
-        raise InvalidArgumentError(
-            "gate.min_score needs gate.metric: name the metric the score is for",
-            reason="INVALID_GATE",
-        )
-
-
-def _check_run_ids(run_ids: Sequence[str]) -> None:
-    if len(run_ids) > MAX_SPLITS:
-        raise InvalidArgumentError(
-            f"{len(run_ids)} evaluation runs; give at most {MAX_SPLITS}", reason="TOO_MANY"
-        )
-    for run_id in run_ids:
-        if not run_id.strip():
-            raise InvalidArgumentError("evaluation run ids must not be empty", reason="EMPTY_FIELD")
-        check_length(run_id, "evaluation_run_id", MAX_RUN_ID_CHARS)
-
-
-def check_prefix(prefix: str) -> None:
-    if not _PREFIX.match(prefix):
-        raise InvalidArgumentError(
-            f"prefix '{prefix[:80]}' cannot start a prompt name: use lowercase letters, digits, "
-            "'.', '_', '-' and '/' (e.g. 'support/'), at most 200 characters",
-            reason="INVALID_PREFIX",
-        )
-
-
-def check_tags(tags: Sequence[str]) -> tuple[str, ...]:
-    if len(tags) > MAX_TAGS:
-        raise InvalidArgumentError(f"{len(tags)} tags; the limit is {MAX_TAGS}", reason="TOO_MANY")
-    for tag in tags:
-        if not tag.strip() or tag != tag.strip() or len(tag) > MAX_TAG_CHARS:
-            raise InvalidArgumentError(
-                f"tag '{tag[:80]}' is not valid: tags hold 1 to {MAX_TAG_CHARS} characters "
-                "without leading or trailing spaces",
-                reason="INVALID_TAG",
-            )
-    return tuple(dict.fromkeys(tags))
-
-
-def check_length(value: str, field: str, most: int) -> None:
-    if len(value) > most:
-        raise InvalidArgumentError(
-            f"{field} has {len(value)} characters; the limit is {most}",
-            reason="FIELD_TOO_LONG",
-            metadata={"field": field, "limit": str(most)},
-        )
-
-
-def _audit_fields(author: str, reason: str) -> None:
-    check_length(author, "author", MAX_AUTHOR_CHARS)
-    check_length(reason, "reason", MAX_MESSAGE_CHARS)
-
-
-def _event_position(position: str | None) -> str | None:
-    if position is not None and not _EVENT_ID.match(position):
-        raise InvalidArgumentError(
-            "page_token is not a token this server issued", reason="INVALID_PAGE_TOKEN"
-        )
-    return position
 
 
 def _key(event_id: str) -> tuple[int, int]:

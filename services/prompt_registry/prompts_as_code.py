@@ -17,17 +17,17 @@ from llmops_core.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
-from prompt_registry.content import content_hash, normalise_content
-from prompt_registry.domain import (
+from prompt_registry.checks import (
     AUTOMATIC_LABELS,
     MAX_AUTHOR_CHARS,
-    PromptRegistry,
     check_label,
     check_length,
     check_movable_label,
     check_prefix,
     check_tags,
 )
+from prompt_registry.content import content_hash, normalise_content
+from prompt_registry.domain import PromptRegistry
 
 MAX_SPECS = 500
 IMPORT_REASON = "prompts import"
