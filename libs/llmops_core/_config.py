@@ -114,6 +114,9 @@ class InferenceSettings(ServerSettings):
     chat_template: str = "chatml"
     max_prompt_chars: int = Field(default=32_000, ge=1)
     max_tokens_limit: int = Field(default=2048, ge=1)
+    # Generations one worker process runs at once; beyond it calls are refused with
+    # RESOURCE_EXHAUSTED (shed load early rather than queue past deadlines). 0: no limit.
+    max_concurrent_generations: int = Field(default=0, ge=0)
 
 
 class GatewaySettings(ServerSettings):

@@ -111,6 +111,7 @@ class Inference:
         template: ChatTemplate,
         max_prompt_chars: int,
         max_tokens_limit: int,
+        max_concurrent_generations: int = 0,
     ) -> None:
         self.backend = backend
         self.default_model = default_model
@@ -118,6 +119,8 @@ class Inference:
         self.template = template
         self.max_prompt_chars = max_prompt_chars
         self.max_tokens_limit = max_tokens_limit
+        self.max_concurrent_generations = max_concurrent_generations
+        self._active = 0  # generations running in this process
         # request_id -> its generations running in this process (ids need not be unique).
         self._running: dict[str, list[_Generation]] = {}
 
@@ -167,6 +170,7 @@ class Inference:
         When the caller goes away or its deadline passes, the task running this is
         cancelled: that propagates into the backend, which closes its model stream.
         """
+        self._admit()
         generation = self._register(request)
         chunks = self.backend.generate_stream(request)
         try:
@@ -190,6 +194,7 @@ class Inference:
                     return
             yield generation.last("", "cancelled")
         finally:
+            self._active -= 1
             self._unregister(request.request_id, generation)
             await chunks.aclose()
 
@@ -226,6 +231,17 @@ class Inference:
             )
         for generation in running:
             generation.cancel()
+
+    def _admit(self) -> None:
+        limit = self.max_concurrent_generations
+        if limit and self._active >= limit:
+            raise ResourceExhaustedError(
+                f"{self._active} generations are running on this inference server, its limit "
+                f"(inference.max_concurrent_generations = {limit}); retry with backoff, or "
+                "raise the limit or add replicas",
+                reason="TOO_MANY_GENERATIONS",
+            )
+        self._active += 1
 
     def _register(self, request: GenerationRequest) -> _Generation:
         generation = _Generation(request.model)

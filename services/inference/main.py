@@ -32,6 +32,7 @@ def create_server(settings: Settings, plugins: PluginRegistry | None = None) -> 
         template=template(config.chat_template),
         max_prompt_chars=config.max_prompt_chars,
         max_tokens_limit=config.max_tokens_limit,
+        max_concurrent_generations=config.max_concurrent_generations,
     )
     binding = ServiceBinding(
         SERVICE,
