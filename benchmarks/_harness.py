@@ -62,8 +62,12 @@ async def closed_loop(
     return Run(name, len(latencies), time.perf_counter() - started, latencies)
 
 
-async def start_service(module: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    """Run ``python -m <module>`` as its own process (own GIL, like production); wait for health."""
+async def start_service(
+    module: str, env: dict[str, str], *, cpus: set[int] | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Run ``python -m <module>`` as its own process (own GIL, like production); wait for health.
+
+    ``cpus``: the cores it may run on (default: those of this process)."""
     port = free_port()
     name = module.split(".")[0].upper()
     python_path = child_python_path()
@@ -79,6 +83,7 @@ async def start_service(module: str, env: dict[str, str]) -> tuple[subprocess.Po
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
     )
     address = f"127.0.0.1:{port}"
     for _ in range(300):

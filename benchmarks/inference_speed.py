@@ -15,7 +15,11 @@ token 20 ms after arrival, then one every 10 ms, every request at once, no compu
 which times tokens as a GPU engine with in-flight batching does: there the time to first
 token at 4 and 16 concurrent streams is not a queue, and the difference is our overhead.
 
-Run: PYTHONPATH=build/gen:libs:services:plugins .venv/bin/python benchmarks/inference_speed.py
+With --pin the service gets a core of its own and everything else shares the other, so
+its CPU is not taken from Triton and the load generator (on two cores, unpinned, each
+token the service forwards competes with the ones Triton and the client handle).
+
+Run: PYTHONPATH=build/gen:libs:services:plugins .venv/bin/python benchmarks/inference_speed.py [--pin]
 (Not named inference.py: the service it starts gets this folder on its path, where that
 name would hide the `inference` package.)
 """
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -50,7 +55,7 @@ from llmops_triton._tensors import generation_outputs, infer_request, is_final
 # Goes on to max_tokens every time (no early end of answer), so every path writes as much.
 PROMPT = "Count from 1 to 1000, separated by commas: 1, 2, 3, 4,"
 LEVELS = (1, 4, 16)
-ROUNDS = 2  # alternating rounds of (a) and (b) per level
+ROUNDS = 4  # alternating rounds of (a) and (b) per level
 PACED_MODEL = "paced"
 PACED_TOKENS = 32  # 0.33 s per answer
 PACED_REQUESTS = 64  # per level and path
@@ -234,8 +239,16 @@ async def compare(
     return firsts, seconds
 
 
-async def main(max_tokens: int, per_level: int, threads: int, triton_url: str | None) -> None:
+async def main(
+    max_tokens: int, per_level: int, threads: int, triton_url: str | None, pin: bool
+) -> None:
     model_server = service = None
+    service_cpus = None
+    if pin:
+        # This process and all it starts (Triton, its model stubs, llama.cpp alone) on core
+        # 0; the service alone on core 1, as when it runs on a host or pod of its own.
+        os.sched_setaffinity(0, {0})
+        service_cpus = {1}
     plan = [(c, requests_at(c, per_level)) for c in LEVELS]
     paced_plan = [(c, PACED_REQUESTS) for c in LEVELS]
     try:
@@ -258,6 +271,7 @@ async def main(max_tokens: int, per_level: int, threads: int, triton_url: str | 
                 "LLMOPS_TRITON__ENDPOINTS": json.dumps([triton_url]),
                 "LLMOPS_INFERENCE__BACKEND": json.dumps(backend),
             },
+            cpus=service_cpus,
         )
         channel = grpc.aio.insecure_channel(triton_url)
         stub = service_pb2_grpc.GRPCInferenceServiceStub(channel)
@@ -281,6 +295,8 @@ async def main(max_tokens: int, per_level: int, threads: int, triton_url: str | 
             model_server.stop()
     # Alone on the machine (Triton stopped), as the other paths had the model.
     alone_levels = llama_alone(max_tokens, plan, threads)
+    if pin:
+        print("pinned: the service on core 1; Triton, its models and this client on core 0")
     print(
         f"SmolLM2-135M (llama.cpp, {threads} thread(s)), prompt {PROMPT!r}, "
         f"max_tokens {max_tokens}, greedy"
@@ -324,12 +340,17 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument(
-        "--requests", type=int, default=16, help="least requests per level and path"
+        "--requests", type=int, default=48, help="least requests per level and path"
     )
     # One llama.cpp thread leaves the second core to Triton, the service and this client:
     # llama.cpp's threads sync every token, so with two of them any other busy process
     # stalls both and the service's own CPU would be charged as lost model throughput.
     parser.add_argument("--llm-threads", type=int, default=1, help="llama.cpp threads (default 1)")
     parser.add_argument("--triton-url", help="a running local model server (default: start one)")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="give the service core 1 of its own; everything else runs on core 0",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.max_tokens, args.requests, args.llm_threads, args.triton_url))
+    asyncio.run(main(args.max_tokens, args.requests, args.llm_threads, args.triton_url, args.pin))
