@@ -24,14 +24,25 @@ from llama_engine import GenerationError, LlamaEngine
 FINAL_FLAG = pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL
 
 
-class _SenderCancelled:
-    """The engine's cancellation flag, read from Triton: the request was cancelled."""
+class ModelStopping(RuntimeError):
+    """A generation cut short because the model is being unloaded."""
 
-    def __init__(self, sender: Any) -> None:
+
+class StopFlag:
+    """The engine's cancellation flag: Triton cancelled the request, or the server stops.
+
+    Triton neither cancels decoupled requests when it shuts down nor unloads the model
+    while they run, so serve.py creates `stop_file` before it stops Triton: answers in
+    progress then end at their next token with an error the caller still receives, and
+    the server exits instead of waiting for them.
+    """
+
+    def __init__(self, sender: Any, stop_file: Path) -> None:
         self._sender = sender
+        self._stop_file = stop_file
 
     def is_set(self) -> bool:
-        return bool(self._sender.is_cancelled())
+        return bool(self._sender.is_cancelled()) or self._stop_file.exists()
 
 
 class TritonPythonModel:
@@ -40,6 +51,7 @@ class TritonPythonModel:
     def initialize(self, args: dict[str, str]) -> None:
         config = json.loads(args["model_config"])
         params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
+        self._stop_file = Path(params["stop_file"])
         self._engine = LlamaEngine(
             Path(params["gguf_path"]),
             n_ctx=int(params["n_ctx"]),
@@ -58,23 +70,24 @@ class TritonPythonModel:
         if sender.is_cancelled():  # gone while it waited in the queue
             sender.send(flags=FINAL_FLAG)
             return
-        chunks = self._engine.stream(request.prompt, request.params, _SenderCancelled(sender))
+        cancelled = StopFlag(sender, self._stop_file)
+        chunks = self._engine.stream(request.prompt, request.params, cancelled)
+        last = None
         try:
             if request.stream:
-                for chunk in chunks:
-                    if chunk.text or chunk.finish_reason:
-                        sender.send(
-                            inference_response(response_tensors(request, chunk.text, chunk))
-                        )
+                for last in chunks:
+                    if last.text or last.finish_reason:
+                        sender.send(inference_response(response_tensors(request, last.text, last)))
             else:
                 parts = [] if request.exclude_input else [request.prompt]
-                last = None
-                for chunk in chunks:
-                    parts.append(chunk.text)
-                    last = chunk
-                if last is not None:
+                for last in chunks:
+                    parts.append(last.text)
+                if last is not None and last.finish_reason:
                     text = "".join(parts)
                     sender.send(inference_response(response_tensors(request, text, last)))
+            if (last is None or not last.finish_reason) and not sender.is_cancelled():
+                # Cut short by the server stopping: never pass that off as a whole answer.
+                raise ModelStopping("the model server is stopping; send the request again")
             # The empty final response, as TensorRT-LLM's decoupled models end a stream.
             sender.send(flags=FINAL_FLAG)
         except Exception as exc:  # noqa: BLE001 - every failure ends the stream with its error
@@ -103,6 +116,8 @@ def send_error(sender: Any, exc: Exception) -> None:
     so a refusal names itself: clients read "GenerationError: <why>" as a bad request."""
     if isinstance(exc, GenerationError):
         error = pb_utils.TritonError(f"GenerationError: {exc}", pb_utils.TritonError.INVALID_ARG)
+    elif isinstance(exc, ModelStopping):
+        error = pb_utils.TritonError(f"ModelStopping: {exc}", pb_utils.TritonError.UNAVAILABLE)
     else:
         error = pb_utils.TritonError(f"{type(exc).__name__}: {exc}", pb_utils.TritonError.INTERNAL)
     sender.send(pb_utils.InferenceResponse(error=error), flags=FINAL_FLAG)

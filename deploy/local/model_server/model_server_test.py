@@ -399,7 +399,30 @@ def test_embeddings(server: Server) -> None:
     print(f"\nembed: 3 texts in {1000 * elapsed:.0f} ms")
 
 
-def test_sigterm_stops_the_server(server: Server) -> None:
+def test_sigterm_stops_the_server_and_never_passes_off_a_cut_answer(server: Server) -> None:
+    # An answer still generating when the server stops (1,500 tokens: 20-50 s, longer than
+    # Triton's 5 s exit timeout) must end in an error, not look complete, and must not keep
+    # the server from exiting (the model stops generating once Triton is gone).
+    outcome: list[object] = []
+
+    def long_answer() -> None:
+        at_least = {"min_tokens": np.array([[1500]], dtype=np.int32)}
+        try:
+            outcome.append(generate(server, PROMPT, max_tokens=1500, stop_words=(), **at_least))
+        except BaseException as exc:  # noqa: BLE001 - the assertion below reads it
+            outcome.append(exc)
+
+    worker = threading.Thread(target=long_answer)
+    worker.start()
+    time.sleep(1.0)  # it is generating now
     started = time.monotonic()
     assert _stop(server.process) == 0, server.log_tail()
-    print(f"\nstopped in {time.monotonic() - started:.1f}s")
+    stopped = time.monotonic() - started
+    print(f"\nstopped in {stopped:.1f}s with an answer in progress")
+    assert stopped < 20, server.log_tail()
+    worker.join(timeout=60)
+    assert len(outcome) == 1
+    if isinstance(outcome[0], Generation):  # a final response came: then it is whole
+        assert outcome[0].num_output_tokens == 1500, outcome[0]
+    else:
+        print(f"the answer in progress ended with: {str(outcome[0])[:200]}")

