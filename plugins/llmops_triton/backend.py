@@ -214,10 +214,14 @@ def _newer(count: int | None, previous: int | None) -> int | None:
     return previous if count is None else count
 
 
+# How Triton says it does not serve a model ("Request for unknown model: 'x' is not found").
+_UNKNOWN_MODEL = "unknown model"
+
+
 def _model_not_loaded(response: service_pb2.ModelStreamInferResponse) -> str | None:
     """Triton's answer for a model it does not serve (another endpoint may): why, or None."""
     message = response.error_message
-    return message if "unknown model" in message else None
+    return message if _UNKNOWN_MODEL in message else None
 
 
 # Triton's own checks of a request's tensors (names, types, shapes).
@@ -234,7 +238,7 @@ def _model_error(message: str, model: str, endpoint: str) -> Exception:
         return InvalidArgumentError(
             f"model '{model}' refused the request: {why}", reason="MODEL_REJECTED_REQUEST"
         )
-    if "unknown model" in last:
+    if _UNKNOWN_MODEL in last:
         return UnavailableError(
             f"model '{model}' is not loaded on Triton at {endpoint} ({last}); check the "
             "triton backend's llm_models and the model repository",

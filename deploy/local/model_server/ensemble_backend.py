@@ -49,8 +49,7 @@ class TritonPythonModel:
     """Decoupled: `execute` hands each request to the engine's worker and returns at once."""
 
     def initialize(self, args: dict[str, str]) -> None:
-        config = json.loads(args["model_config"])
-        params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
+        params = model_parameters(args)
         self._stop_file = Path(params["stop_file"])
         self._engine = LlamaEngine(
             Path(params["gguf_path"]),
@@ -70,8 +69,8 @@ class TritonPythonModel:
         if sender.is_cancelled():  # gone while it waited in the queue
             sender.send(flags=FINAL_FLAG)
             return
-        cancelled = StopFlag(sender, self._stop_file)
-        chunks = self._engine.stream(request.prompt, request.params, cancelled)
+        stop = StopFlag(sender, self._stop_file)
+        chunks = self._engine.stream(request.prompt, request.params, stop)
         last = None
         try:
             if request.stream:
@@ -85,13 +84,25 @@ class TritonPythonModel:
                 if last is not None and last.finish_reason:
                     text = "".join(parts)
                     sender.send(inference_response(response_tensors(request, text, last)))
-            if (last is None or not last.finish_reason) and not sender.is_cancelled():
-                # Cut short by the server stopping: never pass that off as a whole answer.
-                raise ModelStopping("the model server is stopping; send the request again")
-            # The empty final response, as TensorRT-LLM's decoupled models end a stream.
-            sender.send(flags=FINAL_FLAG)
+            end_answer(sender, complete=last is not None and last.finish_reason is not None)
         except Exception as exc:  # noqa: BLE001 - every failure ends the stream with its error
             send_error(sender, exc)
+
+
+def model_parameters(args: dict[str, str]) -> dict[str, str]:
+    """The `parameters` of the model's config.pbtxt (see serve.write_python_model)."""
+    config = json.loads(args["model_config"])
+    return {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
+
+
+def end_answer(sender: Any, *, complete: bool) -> None:
+    """End the stream with the empty final response, as TensorRT-LLM's decoupled models
+    do; an answer cut short by the server stopping ends with an error instead, so that it
+    is never passed off as whole (a cancelled one has nobody left to tell)."""
+    if complete or sender.is_cancelled():
+        sender.send(flags=FINAL_FLAG)
+    else:
+        send_error(sender, ModelStopping("the model server is stopping; send the request again"))
 
 
 def accepted(requests: list[Any]) -> Iterator[tuple[EnsembleRequest, Any]]:

@@ -12,19 +12,17 @@ The answer is " 1, 2, 3, ..." up to max_tokens; input tokens are counted as word
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from ensemble_backend import (
-    FINAL_FLAG,
-    ModelStopping,
     StopFlag,
     accepted,
+    end_answer,
     inference_response,
-    send_error,
+    model_parameters,
 )
 from ensemble_model import EnsembleRequest, response_tensors
 from llama_engine import Chunk
@@ -32,8 +30,7 @@ from llama_engine import Chunk
 
 class TritonPythonModel:
     def initialize(self, args: dict[str, str]) -> None:
-        config = json.loads(args["model_config"])
-        params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
+        params = model_parameters(args)
         self._first_token_s = float(params["first_token_ms"]) / 1000
         self._token_s = float(params["token_ms"]) / 1000
         self._stop_file = Path(params["stop_file"])
@@ -61,12 +58,7 @@ class TritonPythonModel:
             parts.append(chunk.text)
             if request.stream:
                 sender.send(inference_response(response_tensors(request, chunk.text, chunk)))
-        if sender.is_cancelled():
-            sender.send(flags=FINAL_FLAG)
-        elif not chunk.finish_reason:
-            send_error(sender, ModelStopping("the model server is stopping; send it again"))
-        else:
-            if not request.stream:
-                text = "".join(parts)
-                sender.send(inference_response(response_tensors(request, text, chunk)))
-            sender.send(flags=FINAL_FLAG)
+        complete = chunk.finish_reason is not None
+        if complete and not request.stream:
+            sender.send(inference_response(response_tensors(request, "".join(parts), chunk)))
+        end_answer(sender, complete=complete)
