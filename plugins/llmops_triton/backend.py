@@ -18,6 +18,7 @@ from tritonclient.grpc import service_pb2
 
 from llmops_core import (
     Embeddings,
+    EndpointHealth,
     GenerationChunk,
     GenerationRequest,
     Health,
@@ -29,6 +30,7 @@ from llmops_core.errors import InvalidArgumentError, NotFoundError, UnavailableE
 from llmops_triton._endpoints import EndpointPolicy, TritonEndpoints
 from llmops_triton._flavours import generation_inputs, unsupported
 from llmops_triton._tensors import generation_outputs, infer_request, is_final
+from llmops_triton.embedder import OUTPUT_NAME as EMBEDDING_OUTPUT
 from llmops_triton.embedder import embed_texts
 
 
@@ -136,10 +138,21 @@ class TritonBackend:
         models += [
             ("embedding", public, triton) for public, triton in self.embedding_models.items()
         ]
-        return list(await asyncio.gather(*(self._status(*model) for model in models)))
+        # Every readiness snapshot first, then any metadata call: a metadata call in flight
+        # while another model's snapshot is taken would show there as a call in flight.
+        snapshots = await asyncio.gather(*(self.endpoints.readiness(m[2]) for m in models))
+        return [
+            await self._status(*model, answers)
+            for model, answers in zip(models, snapshots, strict=True)
+        ]
 
-    async def _status(self, kind: str, public: str, triton_model: str) -> ModelStatus:
-        answers = await self.endpoints.readiness(triton_model)
+    async def _status(
+        self,
+        kind: str,
+        public: str,
+        triton_model: str,
+        answers: list[tuple[EndpointHealth, bool, str]],
+    ) -> ModelStatus:
         ready = any(r for _, r, _ in answers)
         return ModelStatus(
             public,
@@ -166,7 +179,9 @@ class TritonBackend:
                 )
             except Exception:  # noqa: BLE001 - unknown until the model answers
                 return 0
-            shape = metadata.outputs[0].shape if metadata.outputs else []
+            # The vectors' output, by name: the model may return others (token counts).
+            output = next((o for o in metadata.outputs if o.name == EMBEDDING_OUTPUT), None)
+            shape = output.shape if output is not None else []
             self._dimensions[triton_model] = int(shape[-1]) if shape and shape[-1] > 0 else 0
         return self._dimensions[triton_model]
 
