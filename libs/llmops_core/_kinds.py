@@ -7,11 +7,14 @@ dataclasses: plugins never see protobuf or gRPC.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -397,21 +400,53 @@ class Finding:
     spans: tuple[tuple[int, int], ...] = ()
 
 
+class SharedWork:
+    """Work that several checks of one request need, done once and shared.
+
+    Checks of a decision run concurrently; the first to ask for ``key`` starts
+    ``make()``, the others await the same result (or exception). One model pass over the
+    input then serves injection, harm and topic checks alike.
+    """
+
+    def __init__(self) -> None:
+        self._results: dict[Hashable, asyncio.Future[Any]] = {}
+
+    async def once(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
+        future = self._results.get(key)
+        if future is None:
+            future = asyncio.ensure_future(make())
+            self._results[key] = future
+        return await asyncio.shield(future)
+
+    def cancel(self) -> None:
+        """Stops work no check waits for any more (the decision ran out of time)."""
+        for future in self._results.values():
+            future.cancel()
+
+
 @dataclass(frozen=True)
 class GuardInput:
-    """What a check looks at: the text, and for output checks the question and retrieved context."""
+    """What a check looks at: the text, and for output checks the question, retrieved
+    context and system prompt. ``shared`` is this request's memo of work done once."""
 
     text: str
     stage: str  # "input" or "output"
     context: Sequence[str] = ()
     question: str = ""
+    system_prompt: str = ""
+    shared: SharedWork = field(default_factory=SharedWork, compare=False, repr=False)
 
 
 class Guard(Plugin, Protocol):
-    """One input or output check. It reports findings; the policy decides the action."""
+    """One input or output check. It reports findings; the policy decides the action.
+
+    ``categories`` names what its findings may be (e.g. ``pii.email``); ``needs_context``
+    says it judges an answer against the retrieved passages.
+    """
 
     stages: ClassVar[frozenset[str]]
     description: ClassVar[str]
+    categories: ClassVar[tuple[str, ...]]
 
     async def check(self, item: GuardInput) -> list[Finding]: ...
 
