@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 
-from llmops_cli import deploy_commands, prompt_commands
+from llmops_cli import deploy_commands, guard_commands, prompt_commands
 from llmops_cli._chat import ask, show
 from llmops_cli._output import Output
 from llmops_core import load_settings
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--question", default=DEMO_QUESTION)
     prompt_commands.add_commands(commands, common)
     deploy_commands.add_commands(commands, common)
+    guard_commands.add_commands(commands, common)
     return parser
 
 
@@ -77,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`llmops ... | head`): stop quietly, and point stdout at
+        # /dev/null so that the interpreter's last flush does not report it again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _progress(out: Output, total: int):

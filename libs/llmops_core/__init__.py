@@ -14,6 +14,7 @@ from llmops_core._config import (
     TritonSettings,
     load_settings,
 )
+from llmops_core._evaluation import DetectionReport, ScoredExample, detection_report
 from llmops_core._instrumentation import remaining_deadline
 from llmops_core._kinds import (
     PROMPT_EVENT_TYPES,
@@ -74,6 +75,7 @@ __all__ = [
     "TRACE_ID_METADATA_KEY",
     "Chunk",
     "CollectionInfo",
+    "DetectionReport",
     "Detector",
     "Embedder",
     "Embeddings",
@@ -109,6 +111,7 @@ __all__ = [
     "RetrievalSettings",
     "Sampling",
     "ScoredChunk",
+    "ScoredExample",
     "SharedWork",
     "ServerSettings",
     "ServiceBinding",
@@ -120,6 +123,7 @@ __all__ = [
     "bind_trace_id",
     "configure_logging",
     "current_trace_id",
+    "detection_report",
     "error_from_status",
     "get_logger",
     "load_settings",

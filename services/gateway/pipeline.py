@@ -152,6 +152,10 @@ class ChatPipeline:
                     context=[h.text for h in hits],
                     input=question,
                     policy=policy,
+                    # What a system-prompt leak would reveal: the rendered system turns.
+                    system_prompt="\n".join(
+                        m.content for m in generate.messages if m.role == "system"
+                    ),
                 )
             ),
         )
@@ -207,7 +211,7 @@ class ChatPipeline:
             input=request.message,
             output=response.answer,
             route=response.route,
-            policy=request.policy or self.settings.default_policy,
+            policy=_policy_applied(response) or request.policy or self.settings.default_policy,
             context=[h.text for h in hits],
         )
         trace.start_time.GetCurrentTime()
@@ -235,6 +239,12 @@ class ChatPipeline:
 
     async def close(self) -> None:
         await self.drain()
+
+
+def _policy_applied(response: gateway_pb2.ChatResponse) -> str:
+    """``name@version`` of the guardrail policy the decisions applied (the input's)."""
+    decision = response.input_guard
+    return f"{decision.policy}@{decision.policy_version}" if decision.policy else ""
 
 
 def format_context(hits) -> str:
