@@ -52,10 +52,19 @@ def context(tmp_path) -> PluginContext:
 def test_the_built_ins_are_registered_by_kind():
     registry = PluginRegistry(load_entry_points=False)
     assert set(registry.available("guard")) == {
+        "banned-phrases",
+        "banned-topics",
         "groundedness",
+        "harm",
+        "json-schema",
         "pii",
         "prompt-injection",
+        "refusal",
+        "secrets",
         "size-limit",
+        "smuggling",
+        "system-prompt-leak",
+        "token-limit",
     }
     assert registry.available("vector_store")["embedded"].origin == "builtin"
     assert registry.describe()["event_sink"] == ["redis-stream (builtin)"]
@@ -68,7 +77,9 @@ def test_an_unknown_plugin_lists_what_is_installed_and_the_entry_point_group():
         registry.load_class("guard", "toxicity")
     error = caught.value
     assert "no guard plugin named 'toxicity'" in error.message
-    assert "installed: groundedness, pii, prompt-injection, size-limit" in error.message
+    assert "installed: banned-phrases, banned-topics, groundedness, harm, json-schema, pii" in (
+        error.message
+    )
     assert "'llmops.guards'" in error.message
     assert (error.kind, error.plugin, error.reason) == ("guard", "toxicity", "PLUGIN_NOT_FOUND")
 
