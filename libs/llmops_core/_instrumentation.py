@@ -24,10 +24,12 @@ from llmops_core._logging import (
     new_trace_id,
     reset_trace_id,
 )
+from llmops_core._malformed import MalformedRequest
 from llmops_core._status import to_grpc_status
 from llmops_core.errors import (
     DeadlineExceededError,
     InternalError,
+    InvalidArgumentError,
     LlmopsError,
     UnimplementedError,
 )
@@ -90,7 +92,7 @@ class RpcInstrumentation:
                 try:
                     scope.check_deadline()
                     async with asyncio.timeout(scope.timeout):
-                        return await behaviour(request, context)
+                        return await behaviour(_parsed(request, method), context)
                 except Exception as exc:  # noqa: BLE001 - every failure becomes a status
                     await scope.fail(exc)
 
@@ -102,7 +104,7 @@ class RpcInstrumentation:
                 try:
                     scope.check_deadline()
                     async with asyncio.timeout(scope.timeout):
-                        async for item in behaviour(request, context):
+                        async for item in behaviour(_parsed(request, method), context):
                             yield item
                 except Exception as exc:  # noqa: BLE001
                     await scope.fail(exc)
@@ -212,6 +214,30 @@ class _CallScope:
                 (*status.trailing_metadata, (TRACE_ID_METADATA_KEY, self.trace_id)),
             )
         )
+
+
+def _parsed(request, method: str):
+    """The request, or INVALID_ARGUMENT when its bytes did not parse (see _malformed)."""
+    if isinstance(request, MalformedRequest):
+        raise _malformed_error(request, method)
+    if hasattr(request, "__aiter__"):  # a client stream: check each message as it arrives
+        return _parsed_stream(request, method)
+    return request
+
+
+async def _parsed_stream(requests: AsyncIterator, method: str) -> AsyncIterator:
+    async for request in requests:
+        if isinstance(request, MalformedRequest):
+            raise _malformed_error(request, method)
+        yield request
+
+
+def _malformed_error(request: MalformedRequest, method: str) -> InvalidArgumentError:
+    return InvalidArgumentError(
+        f"the {method} request is not a valid protobuf message ({request.reason}); "
+        "send the message the API defines, with UTF-8 text in string fields",
+        reason="MALFORMED_REQUEST",
+    )
 
 
 class _Status(

@@ -25,6 +25,7 @@ from prometheus_client import start_http_server
 from llmops_core._config import ServerSettings, Settings, load_settings
 from llmops_core._instrumentation import RpcInstrumentation
 from llmops_core._logging import configure_logging, get_logger
+from llmops_core._malformed import TolerantServer
 from llmops_core.errors import UnavailableError
 
 
@@ -66,8 +67,9 @@ class GrpcServer:
             ],
         )
         instrumentation = RpcInstrumentation(name)
+        tolerant = TolerantServer(self._server)
         for binding in self.bindings:
-            binding.add_to_server(instrumentation.instrument(binding.servicer), self._server)
+            binding.add_to_server(instrumentation.instrument(binding.servicer), tolerant)
         health_pb2_grpc.add_HealthServicer_to_server(
             instrumentation.instrument(self.health), self._server
         )

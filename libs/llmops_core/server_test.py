@@ -328,3 +328,34 @@ async def test_health_reports_every_mounted_service_serving(probe):
         for service in ("", "llmops.v1.MonitoringService", "llmops.v1.InferenceService"):
             reply = await stub.Check(health_pb2.HealthCheckRequest(service=service))
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # trace_id (field 1, a string) holding bytes that are not UTF-8
+        b"\x0a\x03\xff\xfe\xfd",
+        # a length that runs past the end of the message
+        b"\x0a\x40abc",
+        # a field number 0, which no message may use
+        b"\x00\x01",
+    ],
+    ids=["invalid-utf8", "truncated", "field-zero"],
+)
+async def test_request_bytes_that_do_not_parse_are_invalid_argument_not_internal(probe, payload):
+    address, monitoring, _ = probe
+    async with grpc.aio.insecure_channel(address) as channel:
+        raw = channel.unary_unary(
+            "/llmops.v1.MonitoringService/GetTrace",
+            request_serializer=lambda data: data,
+            response_deserializer=lambda data: data,
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await raw(payload, timeout=5)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "GetTrace request is not a valid protobuf message" in caught.value.details()
+    # The server still answers well-formed calls.
+    async with MonitoringClient(address) as client:
+        reply = await client.rpc.GetTrace(monitoring_pb2.GetTraceRequest(trace_id="t"))
+    assert reply.trace.trace_id
+
