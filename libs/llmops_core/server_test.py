@@ -358,4 +358,3 @@ async def test_request_bytes_that_do_not_parse_are_invalid_argument_not_internal
     async with MonitoringClient(address) as client:
         reply = await client.rpc.GetTrace(monitoring_pb2.GetTraceRequest(trace_id="t"))
     assert reply.trace.trace_id
-
