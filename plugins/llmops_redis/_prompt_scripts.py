@@ -269,17 +269,20 @@ return {'OK', id}
 # plus the labels that point at that version, in one round trip.
 RESOLVE = """
 -- KEYS[1] labels, KEYS[2] versions; ARGV[1] label, ARGV[2] version (0: use the label),
--- ARGV[3] point: an integer below 2^53 that picks a split's arm (point mod total weight)
+-- ARGV[3] point: an integer below 2^53 that picks a split's arm (point mod total weight),
+-- ARGV[4] (optional) the label to use when ARGV[1] does not exist
 local version = tonumber(ARGV[2])
 local all = redis.call('HGETALL', KEYS[1])
 local labels = {}
-local chosen
+local chosen, fallback
 for i = 1, #all, 2 do
   local label = cjson.decode(all[i + 1])
   labels[#labels + 1] = {all[i], label}
   if all[i] == ARGV[1] then chosen = label end
+  if all[i] == ARGV[4] then fallback = label end
 end
 if version == 0 then
+  chosen = chosen or fallback
   if not chosen then
     local names = {}
     for i = 1, #labels do names[i] = labels[i][1] end

@@ -5,6 +5,10 @@ never share a version number, a label move is a true compare-and-set, and the au
 entry is written in the same step as the change it records. With AOF
 (``appendfsync always``) a change is on disk before its reply.
 
+The same store keeps other kinds of versioned records (guardrail policies) under their own
+key namespace (``RedisPromptStoreConfig.namespace``): ``llmops:<namespace>:`` instead of
+``llmops:prompt:``, ``llmops:<namespace>-names`` and ``-events``; errors then name the kind.
+
 Keys per prompt ``{p}`` = ``llmops:prompt:<name>`` (names hold no ``:``):
   ``{p}:versions`` hash version -> record JSON (without the version, which is the field)
   ``{p}:hashes``   hash content hash -> version (idempotent pushes)
@@ -25,7 +29,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,16 +50,90 @@ from llmops_redis._pipelined import PipelinedRedis
 from llmops_redis._pipelined import supports as pipelined_supports
 from llmops_redis.prompt_events import PromptEventHub, Subscription
 
-PREFIX = "llmops:prompt:"
-NAMES_KEY = "llmops:prompt-names"
-EVENTS_KEY = "llmops:prompt-events"
-LEGACY_NAMES_KEY = "llmops:prompts"  # a set of names, in the first key layout
 _PARTS = ("versions", "hashes", "labels", "meta", "audit", "events", "rollback", "names")
 # Old event streams named what happened in ``action``.
 _LEGACY_ACTIONS = {"create_version": "VERSION_CREATED", "set_label": "LABEL_SET"}
 _RECORD_CACHE_SIZE = 4096
 _SCAN_BATCH = 500
 _SCAN_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """One kind of versioned record: where its keys live and how its errors name it."""
+
+    noun: str  # "prompt": keys under llmops:prompt:, errors about "prompt 'x'"
+    plural: str
+    create_rpc: str  # the RPCs error messages point to
+    list_rpc: str
+    set_label_rpc: str
+    list_labels_rpc: str
+    unprotect_hint: str  # how a caller lifts a label's protection
+
+    @property
+    def prefix(self) -> str:
+        return f"llmops:{self.noun}:"
+
+    @property
+    def names_key(self) -> str:
+        return f"llmops:{self.noun}-names"
+
+    @property
+    def events_key(self) -> str:
+        return f"llmops:{self.noun}-events"
+
+    @property
+    def legacy_names_key(self) -> str:
+        """A set of names, in the first key layout (prompts only; empty for other kinds)."""
+        return f"llmops:{self.plural}"
+
+    def key(self, name: str, part: str) -> str:
+        return f"{self.prefix}{name}:{part}"
+
+    def keys(self, name: str) -> list[str]:
+        """The KEYS of every write script, in the order the scripts expect."""
+        keys = [self.key(name, part) for part in _PARTS]
+        keys[_PARTS.index("events")] = self.events_key
+        keys[_PARTS.index("names")] = self.names_key
+        return keys
+
+    def missing(self, name: str) -> NotFoundError:
+        return NotFoundError(
+            f"{self.noun} '{name}' does not exist; create it with {self.create_rpc}, or check "
+            f"the name with {self.list_rpc}",
+            reason=f"{self.noun.upper()}_NOT_FOUND",
+            metadata={self.noun: name},
+        )
+
+    def version_missing(self, name: str, version: int, latest: int) -> NotFoundError:
+        return NotFoundError(
+            f"{self.noun} '{name}' has no version {version}; its versions are 1 to {latest}",
+            reason="VERSION_NOT_FOUND",
+            metadata={self.noun: name, "version": str(version)},
+        )
+
+
+NAMESPACES = {
+    "prompt": Namespace(
+        "prompt",
+        "prompts",
+        "CreatePromptVersion",
+        "ListPrompts",
+        "SetLabel",
+        "ListLabels",
+        "lift the protection with ProtectLabel",
+    ),
+    "policy": Namespace(
+        "policy",
+        "policies",
+        "CreatePolicyVersion",
+        "ListPolicies",
+        "SetPolicyLabel",
+        "ListPolicyLabels",
+        "lift its protection first",
+    ),
+}
+EVENTS_KEY = NAMESPACES["prompt"].events_key
 
 
 class RedisPromptStoreConfig(BaseModel):
@@ -64,6 +143,8 @@ class RedisPromptStoreConfig(BaseModel):
     rollback_depth: int = Field(default=50, ge=1, le=1000)
     # Events one watcher may have pending before it is dropped (it then resumes by id).
     watch_queue_size: int = Field(default=10_000, ge=10)
+    # What the store keeps: prompts, or guardrail policies under keys of their own.
+    namespace: Literal["prompt", "policy"] = "prompt"
 
 
 class RedisPromptStore:
@@ -75,6 +156,7 @@ class RedisPromptStore:
     def __init__(self, config: RedisPromptStoreConfig, context: PluginContext) -> None:
         self.config = config
         self.url = config.url or context.settings.redis.url
+        self._ns = NAMESPACES[config.namespace]
         self._redis = connect(self.url)
         self._create = self._redis.register_script(scripts.CREATE_VERSION)
         self._move = self._redis.register_script(scripts.MOVE_LABEL)
@@ -91,7 +173,7 @@ class RedisPromptStore:
         self._records: dict[tuple[str, bytes], PromptRecord] = {}
         self._hub = PromptEventHub(
             self.url,
-            EVENTS_KEY,
+            self._ns.events_key,
             self._redis,
             _event,
             queue_size=config.watch_queue_size,
@@ -129,7 +211,7 @@ class RedisPromptStore:
         ]
         async with unavailable_on_failure(self.url):
             created, version, stored, *labels = await self._create(
-                keys=_keys(draft.name),
+                keys=self._ns.keys(draft.name),
                 args=_common(draft.name, now, draft.author, draft.commit_message) + args,
             )
         record = self._record(draft.name, int(version), stored)
@@ -143,8 +225,8 @@ class RedisPromptStore:
             unavailable_on_failure(self.url),
             self._redis.pipeline(transaction=True) as pipe,
         ):
-            pipe.hget(_key(name, "versions"), version)
-            pipe.hgetall(_key(name, "labels"))
+            pipe.hget(self._ns.key(name, "versions"), version)
+            pipe.hgetall(self._ns.key(name, "labels"))
             stored, labels = await pipe.execute()
         if stored is None:
             return None
@@ -152,21 +234,23 @@ class RedisPromptStore:
 
     async def latest_version(self, name: str) -> int:
         async with unavailable_on_failure(self.url):
-            return int(await self._redis.hlen(_key(name, "versions")))
+            return int(await self._redis.hlen(self._ns.key(name, "versions")))
 
     async def version_by_hash(self, name: str, content_hash: str) -> int:
         async with unavailable_on_failure(self.url):
-            return int(await self._redis.hget(_key(name, "hashes"), content_hash) or 0)
+            return int(await self._redis.hget(self._ns.key(name, "hashes"), content_hash) or 0)
 
     async def list_versions(self, name: str, *, before: int, limit: int) -> list[PromptRecord]:
         async with unavailable_on_failure(self.url):
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hlen(_key(name, "versions"))
-                pipe.hgetall(_key(name, "labels"))
+                pipe.hlen(self._ns.key(name, "versions"))
+                pipe.hgetall(self._ns.key(name, "labels"))
                 latest, labels = await pipe.execute()
             top = min(before - 1, latest) if before else latest
             numbers = list(range(top, max(top - limit, 0), -1))
-            stored = await self._redis.hmget(_key(name, "versions"), numbers) if numbers else []
+            stored = (
+                await self._redis.hmget(self._ns.key(name, "versions"), numbers) if numbers else []
+            )
         pointers = _labels(name, labels)
         return [
             _with_labels(self._record(name, number, raw), pointers)
@@ -175,32 +259,37 @@ class RedisPromptStore:
         ]
 
     async def resolve(
-        self, name: str, *, label: str, version: int, point: int
+        self, name: str, *, label: str, version: int, point: int, fallback: str = ""
     ) -> tuple[PromptRecord, str]:
-        keys = [PREFIX + name + ":labels", PREFIX + name + ":versions"]
+        """The record ``version`` (or ``label``, else ``fallback``, points at) and the label used."""
+        keys = [self._ns.key(name, "labels"), self._ns.key(name, "versions")]
+        args = [label, version, point] + ([fallback] if fallback else [])
         async with unavailable_on_failure(self.url):
             if self._fast is not None:
-                result = await self._fast.run_script(scripts.RESOLVE, keys, [label, version, point])
+                result = await self._fast.run_script(scripts.RESOLVE, keys, args)
             else:
-                result = await self._resolve(keys=keys, args=[label, version, point])
+                result = await self._resolve(keys=keys, args=args)
         outcome = result[0]
         if outcome == b"OK":
             record = self._record(name, int(result[1]), result[2])
             names = tuple(item.decode() for item in result[3:])
             if names:
                 record = _with_labels_named(record, names)
-            return record, "" if version else label
+            if version:
+                return record, ""
+            return record, label if label in names or not fallback else fallback
         latest = int(result[1])
         if latest == 0:
-            raise _prompt_missing(name)
+            raise self._ns.missing(name)
         if outcome == b"NO_LABEL":
+            ns = self._ns
             raise NotFoundError(
-                f"prompt '{name}' has no label '{label}' (its labels: {result[2].decode()}); "
-                "set it with SetLabel, or resolve one of those",
+                f"{ns.noun} '{name}' has no label '{label}' (its labels: {result[2].decode()}); "
+                f"set it with {ns.set_label_rpc}, or resolve one of those",
                 reason="LABEL_NOT_FOUND",
-                metadata={"prompt": name, "label": label},
+                metadata={ns.noun: name, "label": label},
             )
-        raise _version_missing(name, version, latest)
+        raise self._ns.version_missing(name, version, latest)
 
     # --- prompts ----------------------------------------------------------------------------
 
@@ -217,7 +306,7 @@ class RedisPromptStore:
         high = ("[" + prefix).encode() + b"\xff" if prefix else b"+"
         if not (tag or label):
             async with unavailable_on_failure(self.url):
-                raw = await self._redis.zrangebylex(NAMES_KEY, low, high, 0, limit + 1)
+                raw = await self._redis.zrangebylex(self._ns.names_key, low, high, 0, limit + 1)
             names = [name.decode() for name in raw]
             found = names[:limit]
             return await self._infos(found), (found[-1] if len(names) > limit else "")
@@ -226,7 +315,7 @@ class RedisPromptStore:
         found, scanned, last = [], 0, ""
         async with unavailable_on_failure(self.url):
             while len(found) < limit and scanned < _SCAN_LIMIT:
-                raw = await self._redis.zrangebylex(NAMES_KEY, low, high, 0, _SCAN_BATCH)
+                raw = await self._redis.zrangebylex(self._ns.names_key, low, high, 0, _SCAN_BATCH)
                 names = [name.decode() for name in raw]
                 for name in await self._matching(names, tag, label):
                     found.append(name)
@@ -248,9 +337,9 @@ class RedisPromptStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             for name in names:
                 if tag:
-                    pipe.hget(_key(name, "meta"), "tags")
+                    pipe.hget(self._ns.key(name, "meta"), "tags")
                 if label:
-                    pipe.hexists(_key(name, "labels"), label)
+                    pipe.hexists(self._ns.key(name, "labels"), label)
             answers = iter(await pipe.execute())
         kept = []
         for name in names:
@@ -268,9 +357,9 @@ class RedisPromptStore:
             self._redis.pipeline(transaction=False) as pipe,
         ):
             for name in names:
-                pipe.hlen(_key(name, "versions"))
-                pipe.hgetall(_key(name, "meta"))
-                pipe.hgetall(_key(name, "labels"))
+                pipe.hlen(self._ns.key(name, "versions"))
+                pipe.hgetall(self._ns.key(name, "meta"))
+                pipe.hgetall(self._ns.key(name, "labels"))
             answers = await pipe.execute()
         infos = []
         for index, name in enumerate(names):
@@ -296,17 +385,18 @@ class RedisPromptStore:
     ) -> bool:
         async with unavailable_on_failure(self.url):
             result = await self._delete_prompt(
-                keys=[*_keys(name), LEGACY_NAMES_KEY],
+                keys=[*self._ns.keys(name), self._ns.legacy_names_key],
                 args=[*_common(name, time.time(), author, reason), _flag(allow_protected)],
             )
         if result[0] == b"NO_PROMPT":
             return False
         if result[0] == b"PROTECTED":
+            ns = self._ns
             raise FailedPreconditionError(
-                f"prompt '{name}' has protected label(s) {result[1].decode()}; set "
-                "allow_protected to delete it anyway, or lift the protection with ProtectLabel",
+                f"{ns.noun} '{name}' has protected label(s) {result[1].decode()}; set "
+                f"allow_protected to delete it anyway, or {ns.unprotect_hint}",
                 reason="LABEL_PROTECTED",
-                metadata={"prompt": name, "labels": result[1].decode()},
+                metadata={ns.noun: name, "labels": result[1].decode()},
             )
         return True
 
@@ -314,19 +404,21 @@ class RedisPromptStore:
         if self._migrated:
             return
         async with unavailable_on_failure(self.url):
-            await self._migrate(keys=[LEGACY_NAMES_KEY, NAMES_KEY], args=[PREFIX])
+            await self._migrate(
+                keys=[self._ns.legacy_names_key, self._ns.names_key], args=[self._ns.prefix]
+            )
         self._migrated = True
 
     # --- labels -----------------------------------------------------------------------------
 
     async def get_label(self, name: str, label: str) -> LabelRecord | None:
         async with unavailable_on_failure(self.url):
-            stored = await self._redis.hget(_key(name, "labels"), label)
+            stored = await self._redis.hget(self._ns.key(name, "labels"), label)
         return None if stored is None else _label(name, label, stored)
 
     async def list_labels(self, name: str) -> list[LabelRecord]:
         async with unavailable_on_failure(self.url):
-            stored = await self._redis.hgetall(_key(name, "labels"))
+            stored = await self._redis.hgetall(self._ns.key(name, "labels"))
         return _labels(name, stored)
 
     async def set_label(
@@ -433,26 +525,27 @@ class RedisPromptStore:
         ]
         async with unavailable_on_failure(self.url):
             result = await self._move(
-                keys=_keys(name), args=_common(name, time.time(), author, reason) + args
+                keys=self._ns.keys(name), args=_common(name, time.time(), author, reason) + args
             )
         outcome = result[0].decode()
         if outcome == "OK":
             return _label(name, label, result[1]), int(result[3])
+        noun = self._ns.noun
         if outcome == "NO_VERSION":
             missing, latest = int(result[1]), int(result[2])
             raise NotFoundError(
-                f"prompt '{name}' has no version {missing} (its versions are 1 to {latest}); "
+                f"{noun} '{name}' has no version {missing} (its versions are 1 to {latest}); "
                 f"label '{label}' was not changed",
                 reason="VERSION_NOT_FOUND",
-                metadata={"prompt": name, "version": str(missing)},
+                metadata={noun: name, "version": str(missing)},
             )
         if outcome == "NO_EARLIER":
             raise NotFoundError(
-                f"label '{label}' of prompt '{name}' has no earlier version to roll back to "
+                f"label '{label}' of {noun} '{name}' has no earlier version to roll back to "
                 f"(it points at version {int(result[1])} and has not moved before, or its "
                 "earlier moves were rolled back already); give the version to move to",
                 reason="NO_EARLIER_VERSION",
-                metadata={"prompt": name, "label": label},
+                metadata={noun: name, "label": label},
             )
         raise self._label_failure(name, label, outcome, result, expected_version)
 
@@ -461,7 +554,7 @@ class RedisPromptStore:
     ) -> LabelRecord:
         async with unavailable_on_failure(self.url):
             result = await self._protect(
-                keys=_keys(name),
+                keys=self._ns.keys(name),
                 args=[*_common(name, time.time(), author, reason), label, _flag(protected)],
             )
         if result[0] != b"OK":
@@ -490,7 +583,7 @@ class RedisPromptStore:
             )
         async with unavailable_on_failure(self.url):
             result = await self._gate(
-                keys=_keys(name),
+                keys=self._ns.keys(name),
                 args=[
                     *_common(name, time.time(), author, reason),
                     label,
@@ -514,7 +607,7 @@ class RedisPromptStore:
     ) -> None:
         async with unavailable_on_failure(self.url):
             result = await self._delete_label(
-                keys=_keys(name),
+                keys=self._ns.keys(name),
                 args=[
                     *_common(name, time.time(), author, reason),
                     label,
@@ -525,50 +618,51 @@ class RedisPromptStore:
         if result[0] != b"OK":
             raise self._label_failure(name, label, result[0].decode(), result, expected_version)
 
-    @staticmethod
     def _label_failure(
-        name: str, label: str, outcome: str, result: list, expected_version: int | None
+        self, name: str, label: str, outcome: str, result: list, expected_version: int | None
     ) -> Exception:
+        ns = self._ns
         if outcome == "NO_PROMPT":
-            return _prompt_missing(name)
+            return ns.missing(name)
         if outcome == "NO_LABEL":
             return NotFoundError(
-                f"prompt '{name}' has no label '{label}'; ListLabels shows the labels it has",
+                f"{ns.noun} '{name}' has no label '{label}'; {ns.list_labels_rpc} shows the "
+                "labels it has",
                 reason="LABEL_NOT_FOUND",
-                metadata={"prompt": name, "label": label},
+                metadata={ns.noun: name, "label": label},
             )
         if outcome == "CAS_MISMATCH":
             current = int(result[1])
             state = f"points at version {current}" if current else "does not exist yet"
             return FailedPreconditionError(
-                f"label '{label}' of prompt '{name}' {state}, not version {expected_version} as "
+                f"label '{label}' of {ns.noun} '{name}' {state}, not version {expected_version} as "
                 f"expected; re-read it and retry with expected_version={current}",
                 reason="LABEL_VERSION_MISMATCH",
                 metadata={"current_version": str(current)},
             )
         if outcome == "PROTECTED":
             return FailedPreconditionError(
-                f"label '{label}' of prompt '{name}' is protected; set allow_protected to "
-                "change it anyway, or lift the protection with ProtectLabel",
+                f"label '{label}' of {ns.noun} '{name}' is protected; set allow_protected to "
+                f"change it anyway, or {ns.unprotect_hint}",
                 reason="LABEL_PROTECTED",
-                metadata={"prompt": name, "label": label},
+                metadata={ns.noun: name, "label": label},
             )
         if outcome == "GATED":
             return FailedPreconditionError(
-                f"label '{label}' of prompt '{name}' gained or changed its promotion gate while "
+                f"label '{label}' of {ns.noun} '{name}' gained or changed its promotion gate while "
                 f"version {int(result[2])} was being admitted; re-read the label and retry with "
                 "an evaluation_run_id that passes the current gate",
                 reason="PROMOTION_GATE_NOT_MET",
-                metadata={"prompt": name, "label": label},
+                metadata={ns.noun: name, "label": label},
             )
-        return InternalError(f"the prompt store answered '{outcome}' for label '{label}'")
+        return InternalError(f"the {ns.noun} store answered '{outcome}' for label '{label}'")
 
     # --- audit and watch ----------------------------------------------------------------------
 
     async def read_events(
         self, prompt_name: str, *, before: str, after: str, count: int
     ) -> list[PromptEventRecord]:
-        stream = _key(prompt_name, "audit") if prompt_name else EVENTS_KEY
+        stream = self._ns.key(prompt_name, "audit") if prompt_name else self._ns.events_key
         async with unavailable_on_failure(self.url):
             entries = await self._redis.xrevrange(
                 stream,
@@ -593,41 +687,12 @@ class RedisPromptStore:
         return record
 
 
-def _key(name: str, part: str) -> str:
-    return f"{PREFIX}{name}:{part}"
-
-
-def _keys(name: str) -> list[str]:
-    """The KEYS of every write script, in the order the scripts expect."""
-    keys = [_key(name, part) for part in _PARTS]
-    keys[_PARTS.index("events")] = EVENTS_KEY
-    keys[_PARTS.index("names")] = NAMES_KEY
-    return keys
-
-
 def _common(name: str, now: float, author: str, reason: str) -> list:
     return [name, repr(now), author, reason]
 
 
 def _flag(value: bool) -> str:
     return "1" if value else "0"
-
-
-def _prompt_missing(name: str) -> NotFoundError:
-    return NotFoundError(
-        f"prompt '{name}' does not exist; create it with CreatePromptVersion, or check the name "
-        "with ListPrompts",
-        reason="PROMPT_NOT_FOUND",
-        metadata={"prompt": name},
-    )
-
-
-def _version_missing(name: str, version: int, latest: int) -> NotFoundError:
-    return NotFoundError(
-        f"prompt '{name}' has no version {version}; its versions are 1 to {latest}",
-        reason="VERSION_NOT_FOUND",
-        metadata={"prompt": name, "version": str(version)},
-    )
 
 
 def _parse_record(name: str, version: int, stored: bytes) -> PromptRecord:
