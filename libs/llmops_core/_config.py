@@ -100,6 +100,9 @@ class GuardrailsSettings(ServerSettings):
     output_guards: list[PluginRef] = Field(
         default_factory=lambda: [PluginRef(plugin="groundedness"), PluginRef(plugin="pii")]
     )
+    # The policy requests without a policy name run under; made at first start-up from the
+    # guard lists above when no policy of that name exists, then changed by pushing versions.
+    default_policy: str = "default"
 
 
 class MonitoringSettings(ServerSettings):

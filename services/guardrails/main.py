@@ -1,8 +1,11 @@
-"""The guardrails process: input and output guard plugins from config."""
+"""The guardrails process: the installed checks, run under versioned policies kept in Redis."""
 
 from __future__ import annotations
 
+from guardrails.catalog import CheckCatalog
 from guardrails.domain import Guardrails
+from guardrails.policies import PolicyRegistry, policy_from_guards
+from guardrails.policy import PolicyVersion
 from guardrails.servicer import GuardrailsServicer
 from llmops.v1 import guardrails_pb2, guardrails_pb2_grpc
 from llmops_core import (
@@ -13,30 +16,51 @@ from llmops_core import (
     Settings,
     serve,
 )
+from llmops_redis.prompt_store import RedisPromptStore, RedisPromptStoreConfig
 
 NAME = "guardrails"
 SERVICE = guardrails_pb2.DESCRIPTOR.services_by_name["GuardrailsService"].full_name
 MAX_TEXT_CHARS = 100_000
 
 
+class GuardrailsServer(GrpcServer):
+    """The gRPC server, which makes sure the default policy exists before it serves."""
+
+    def __init__(self, *args, registry: PolicyRegistry, default: PolicyVersion, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._registry = registry
+        self._default = default
+
+    async def start(self) -> int:
+        await self._registry.ensure_default(self._default)
+        return await super().start()
+
+
 def create_server(settings: Settings, plugins: PluginRegistry | None = None) -> GrpcServer:
     plugins = plugins or PluginRegistry()
     config = settings.guardrails
     context = PluginContext(settings)
-    guards = {
-        stage: [
-            plugins.create("guard", ref, context, key=f"guardrails.{stage}_guards.{index}")
-            for index, ref in enumerate(refs)
-        ]
-        for stage, refs in (("input", config.input_guards), ("output", config.output_guards))
-    }
-    guardrails = Guardrails(guards["input"], guards["output"], max_chars=MAX_TEXT_CHARS)
+    catalog = CheckCatalog(plugins, context)
+    # Policies are versioned by the prompt store's engine, under keys of their own.
+    store = RedisPromptStore(RedisPromptStoreConfig(namespace="policy"), context)
+    registry = PolicyRegistry(store, catalog, default_name=config.default_policy)
+    default = policy_from_guards(
+        config.default_policy,
+        [(ref.plugin, dict(ref.config)) for ref in config.input_guards],
+        [(ref.plugin, dict(ref.config)) for ref in config.output_guards],
+        author=NAME,
+    )
+    guardrails = Guardrails(
+        catalog, registry, default_policy=config.default_policy, max_chars=MAX_TEXT_CHARS
+    )
     binding = ServiceBinding(
         SERVICE,
-        GuardrailsServicer(guardrails),
+        GuardrailsServicer(guardrails, registry),
         guardrails_pb2_grpc.add_GuardrailsServiceServicer_to_server,
     )
-    return GrpcServer(NAME, config, [binding], resources=guards["input"] + guards["output"])
+    return GuardrailsServer(
+        NAME, config, [binding], resources=[catalog, store], registry=registry, default=default
+    )
 
 
 if __name__ == "__main__":

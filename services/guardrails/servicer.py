@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 
 from guardrails.domain import Decision, Guardrails
 from guardrails.evaluation import Evaluation, Example, evaluate
+from guardrails.policies import PolicyRegistry
+from guardrails.policy_servicer import PolicyRpcs
 from guardrails.streaming import AnswerStream, AnswerWindows
 from llmops.v1 import common_pb2, guardrails_pb2, guardrails_pb2_grpc
 from llmops_core import DetectionReport, ScoredExample
@@ -22,9 +24,10 @@ STAGES = {"input": guardrails_pb2.GUARD_STAGE_INPUT, "output": guardrails_pb2.GU
 STAGE_NAMES = {value: name for name, value in STAGES.items()}
 
 
-class GuardrailsServicer(guardrails_pb2_grpc.GuardrailsServiceServicer):
-    def __init__(self, guardrails: Guardrails) -> None:
+class GuardrailsServicer(PolicyRpcs, guardrails_pb2_grpc.GuardrailsServiceServicer):
+    def __init__(self, guardrails: Guardrails, policies: PolicyRegistry) -> None:
         self.guardrails = guardrails
+        self.policies = policies  # the policy RPCs (PolicyRpcs) use it
 
     async def CheckInput(self, request, context):
         decision = await self.guardrails.check(
