@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from llmops_cli import deploy_commands, guard_commands, prompt_commands
+from llmops_cli import deploy_commands, guard_commands, policy_commands, prompt_commands
 from llmops_cli._chat import ask, show
 from llmops_cli._output import Output
 from llmops_core import load_settings
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
     demo.add_argument("--question", default=DEMO_QUESTION)
     prompt_commands.add_commands(commands, common)
+    policy_commands.add_commands(commands, common)
     deploy_commands.add_commands(commands, common)
     guard_commands.add_commands(commands, common)
     return parser

@@ -1,0 +1,428 @@
+"""``llmops policy ...``: versioned guardrail policies from the command line, policies as code.
+
+Policies as code: push (files -> service, idempotent) and export (service -> files that
+push reads back into the same versions). Reading: list, show, versions, labels, diff,
+history. Changing: label (compare-and-set with --expect), rollback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+from collections.abc import Sequence
+from datetime import UTC
+from pathlib import Path
+
+from google.protobuf import timestamp_pb2
+
+from llmops.v1 import guardrails_pb2 as pb
+from llmops_cli import _policy_sync
+from llmops_cli._output import Output
+from llmops_cli._prompt_views import table, to_dict
+from llmops_core import Settings
+from llmops_core.errors import FailedPreconditionError
+from llmops_sdk import GuardrailsClient, all_pages
+from llmops_sdk.policy_files import dump_policy_file
+
+HISTORY_LIMIT = 50
+
+
+def add_commands(commands, common: argparse.ArgumentParser) -> None:
+    """Add the ``policy`` command group to the top-level subparsers."""
+    group = commands.add_parser(
+        "policy",
+        parents=[common],
+        help="versioned guardrail policies and labels, policies as code",
+        description="Versioned guardrail policies in the guardrails service; policies as code.",
+    )
+    sub = group.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler, summary: str) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, parents=[common], help=summary, description=summary)
+        parser.set_defaults(handler=_with_cli_hints(handler), usage_error=parser.error)
+        return parser
+
+    push = command("push", _push, "create versions from policy files and move their labels")
+    push.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="YAML policy files, or folders of them (every *.yaml under a folder)",
+    )
+    push.add_argument(
+        "--label",
+        action="append",
+        default=[],
+        help="also point this label at every file's version (repeatable)",
+    )
+    push.add_argument("--force", action="store_true", help="move protected labels too")
+    _author_option(push, "who pushes, where a file names no author")
+
+    export = command("export", _export, "write policies as YAML files that push reads back")
+    export.add_argument("names", nargs="*", metavar="NAME", help="policies (default: all)")
+    export.add_argument("--out", required=True, type=Path, help="folder to write the files into")
+    export.add_argument(
+        "--label", default="", help="export the version this label points at (default: newest)"
+    )
+
+    command("list", _list, "list policies with their newest version")
+
+    show = command("show", _show, "show one version as a policy file (default: the newest)")
+    show.add_argument("name")
+    which = show.add_mutually_exclusive_group()
+    which.add_argument("--label", default="", help="the version this label points at")
+    which.add_argument("--version", type=_version, default=0, help="this version")
+
+    versions = command("versions", _versions, "list a policy's versions, newest first")
+    versions.add_argument("name")
+
+    labels = command("labels", _labels, "list a policy's labels")
+    labels.add_argument("name")
+
+    diff = command("diff", _diff, "compare two versions")
+    diff.add_argument("name")
+    diff.add_argument("from_version", type=_version, metavar="V1")
+    diff.add_argument("to_version", type=_version, metavar="V2")
+
+    label = command("label", _label, "point a label at a version (compare-and-set with --expect)")
+    label.add_argument("name")
+    label.add_argument("label")
+    label.add_argument("version", type=_version)
+    _move_options(label)
+
+    rollback = command("rollback", _rollback, "move a label back to where it pointed before")
+    rollback.add_argument("name")
+    rollback.add_argument("label")
+    rollback.add_argument("--to", type=_version, help="this version instead of the previous one")
+    _move_options(rollback)
+
+    history = command("history", _history, "audit events, newest first")
+    history.add_argument("name", nargs="?", default="", help="policy (default: every policy)")
+    history.add_argument("--label", default="", help="only this label's moves")
+    history.add_argument("--limit", type=_positive, default=HISTORY_LIMIT, help="most events")
+
+
+# --- argument types: a bad value exits 2 with argparse's usage message --------------------
+
+
+def _version(text: str) -> int:
+    number = text.removeprefix("v")
+    if not number.isdigit() or int(number) < 1:
+        raise argparse.ArgumentTypeError(f"expected a version like 3 or v3, not {text!r}")
+    return int(number)
+
+
+def _expected(text: str) -> int:
+    if text in ("0", "none"):
+        return 0
+    try:
+        return _version(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected the label's current version (3 or v3), or 0 for a new label, not {text!r}"
+        ) from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, not {text!r}")
+    return int(text)
+
+
+def _author_option(parser: argparse.ArgumentParser, what: str = "who makes the change") -> None:
+    parser.add_argument("--author", default="", help=f"{what} (default: $USER)")
+
+
+def _move_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--expect",
+        type=_expected,
+        help="compare-and-set: the version the label points at now (0: it must not exist)",
+    )
+    parser.add_argument("--force", action="store_true", help="move a protected label")
+    parser.add_argument("--reason", default="", help="why (audit log)")
+    _author_option(parser)
+
+
+def _author(args) -> str:
+    return args.author or os.environ.get("USER") or os.environ.get("USERNAME") or "llmops-cli"
+
+
+def _with_cli_hints(handler):
+    """Errors that name request fields (allow_protected, expected_version) also name the option."""
+
+    @functools.wraps(handler)
+    async def run(args, settings: Settings, out: Output) -> int:
+        try:
+            return await handler(args, settings, out)
+        except FailedPreconditionError as exc:
+            hint = ""
+            if exc.reason == "LABEL_PROTECTED":
+                hint = "--force"
+            elif exc.reason == "LABEL_VERSION_MISMATCH" and "current_version" in exc.metadata:
+                hint = f"--expect {exc.metadata['current_version']}"
+            if not hint:
+                raise
+            raise FailedPreconditionError(
+                f"{exc.message} (on the command line: {hint})",
+                reason=exc.reason,
+                metadata=exc.metadata,
+            ) from exc
+
+    return run
+
+
+def _client(settings: Settings) -> GuardrailsClient:
+    return GuardrailsClient(settings.guardrails.address)
+
+
+# --- views ----------------------------------------------------------------------------------
+
+
+def _when(stamp: timestamp_pb2.Timestamp) -> str:
+    if not stamp.seconds and not stamp.nanos:
+        return "-"
+    return stamp.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _checks(policy: pb.Policy) -> str:
+    return f"{len(policy.input_checks)} in / {len(policy.output_checks)} out: " + ", ".join(
+        dict.fromkeys(c.check for c in [*policy.input_checks, *policy.output_checks])
+    )
+
+
+def _policies_table(policies: Sequence[pb.Policy], *, named: bool) -> str:
+    if not policies:
+        return "no policies" if named else "no versions"
+    rows = [
+        (
+            *([p.name] if named else []),
+            f"v{p.version}",
+            _when(p.create_time),
+            p.author or "-",
+            ", ".join(p.labels) or "-",
+            _checks(p),
+        )
+        for p in policies
+    ]
+    headers = ("VERSION", "CREATED", "AUTHOR", "LABELS", "CHECKS")
+    return table((("POLICY",) if named else ()) + headers, rows)
+
+
+def _event_name(value: int) -> str:
+    return pb.PolicyEventType.Name(value).removeprefix("POLICY_EVENT_TYPE_").lower()
+
+
+def _events_table(events: Sequence[pb.PolicyEvent]) -> str:
+    if not events:
+        return "no events"
+    rows = [
+        (
+            _when(e.event_time),
+            e.policy_name,
+            _event_name(e.type),
+            e.label or "-",
+            f"v{e.previous_version} -> v{e.version}" if e.previous_version else f"v{e.version}",
+            e.author or "-",
+            e.reason,
+        )
+        for e in events
+    ]
+    return table(("WHEN", "POLICY", "EVENT", "LABEL", "VERSION", "AUTHOR", "REASON"), rows)
+
+
+# --- handlers -------------------------------------------------------------------------------
+
+
+async def _push(args, settings: Settings, out: Output) -> int:
+    files = _policy_sync.load_files(args.files)
+    total = len(files)
+
+    def progress(index: int, item: _policy_sync.Pushed) -> None:
+        if item.error:
+            out.line(f"[{index}/{total}] {item.path}: {item.name} failed: {item.error}")
+            return
+        moved = f"; {', '.join(item.labels_moved)} -> v{item.version}" if item.labels_moved else ""
+        out.line(f"[{index}/{total}] {item.path}: {item.name} v{item.version} {item.status}{moved}")
+
+    async with _client(settings) as client:
+        pushed = await _policy_sync.push(
+            client,
+            files,
+            labels=args.label,
+            author=_author(args),
+            allow_protected=args.force,
+            progress=progress,
+        )
+    counts = {s: sum(p.status == s for p in pushed) for s in ("created", "unchanged", "failed")}
+    out.result(
+        {
+            "files": [
+                {
+                    "file": str(p.path),
+                    "name": p.name,
+                    "status": p.status,
+                    "version": p.version,
+                    "labels_moved": list(p.labels_moved),
+                    "error": p.error,
+                }
+                for p in pushed
+            ],
+            **counts,
+        },
+        human=f"{total} file(s): " + ", ".join(f"{n} {s}" for s, n in counts.items() if n),
+    )
+    return 1 if counts["failed"] else 0
+
+
+async def _export(args, settings: Settings, out: Output) -> int:
+    async with _client(settings) as client:
+        exported = await _policy_sync.export(client, args.out, args.names, label=args.label)
+    rows = [(str(e.path), e.name, f"v{e.version}", ", ".join(e.labels) or "-") for e in exported]
+    out.result(
+        {
+            "out": str(args.out),
+            "files": [
+                {
+                    "file": str(e.path),
+                    "name": e.name,
+                    "version": e.version,
+                    "labels": list(e.labels),
+                }
+                for e in exported
+            ],
+        },
+        human=(
+            table(("FILE", "POLICY", "VERSION", "LABELS"), rows) + f"\n{len(rows)} file(s) written"
+            if rows
+            else "no policies to export"
+        ),
+    )
+    return 0
+
+
+async def _list(args, settings: Settings, out: Output) -> int:
+    async with _client(settings) as client:
+        policies = await all_pages(client.rpc.ListPolicies, pb.ListPoliciesRequest(), "policies")
+    out.result(
+        {"policies": [to_dict(p) for p in policies]},
+        human=_policies_table(policies, named=True),
+    )
+    return 0
+
+
+async def _show(args, settings: Settings, out: Output) -> int:
+    async with _client(settings) as client:
+        version = args.version
+        if args.label:
+            response = await client.rpc.ListPolicyLabels(pb.ListPolicyLabelsRequest(name=args.name))
+            version = next((lb.version for lb in response.labels if lb.name == args.label), 0)
+            if not version:
+                known = ", ".join(lb.name for lb in response.labels)
+                args.usage_error(f"policy '{args.name}' has no label '{args.label}' ({known})")
+        response = await client.rpc.GetPolicy(pb.GetPolicyRequest(name=args.name, version=version))
+    policy = response.policy
+    labels = tuple(lb for lb in policy.labels if lb not in _policy_sync.AUTOMATIC_LABELS)
+    header = (
+        f"# {policy.name} v{policy.version}, {_when(policy.create_time)} by "
+        f"{policy.author or '-'}; labels: {', '.join(policy.labels) or '-'}\n"
+    )
+    out.result(
+        {"policy": to_dict(policy), "label": args.label},
+        human=header + dump_policy_file(policy, labels).rstrip("\n"),
+    )
+    return 0
+
+
+async def _versions(args, settings: Settings, out: Output) -> int:
+    request = pb.ListPolicyVersionsRequest(name=args.name)
+    async with _client(settings) as client:
+        versions = await all_pages(client.rpc.ListPolicyVersions, request, "policies")
+    out.result(
+        {"policies": [to_dict(v) for v in versions]},
+        human=_policies_table(versions, named=False),
+    )
+    return 0
+
+
+async def _labels(args, settings: Settings, out: Output) -> int:
+    async with _client(settings) as client:
+        response = await client.rpc.ListPolicyLabels(pb.ListPolicyLabelsRequest(name=args.name))
+    rows = [
+        (lb.name, f"v{lb.version}", "yes" if lb.protected else "-", _when(lb.update_time))
+        for lb in response.labels
+    ]
+    out.result(to_dict(response), human=table(("LABEL", "VERSION", "PROTECTED", "MOVED"), rows))
+    return 0
+
+
+async def _diff(args, settings: Settings, out: Output) -> int:
+    async with _client(settings) as client:
+        response = await client.rpc.DiffPolicyVersions(
+            pb.DiffPolicyVersionsRequest(
+                name=args.name, from_version=args.from_version, to_version=args.to_version
+            )
+        )
+    changed = "\n".join(f"  {field}" for field in response.changed_fields)
+    human = (
+        f"{response.unified_diff}\n\nchanged settings:\n{changed}"
+        if response.changed_fields or response.unified_diff
+        else f"v{args.from_version} and v{args.to_version} have the same settings"
+    )
+    out.result(to_dict(response), human=human)
+    return 0
+
+
+async def _label(args, settings: Settings, out: Output) -> int:
+    request = pb.SetPolicyLabelRequest(
+        name=args.name,
+        label=args.label,
+        version=args.version,
+        allow_protected=args.force,
+        author=_author(args),
+        reason=args.reason,
+    )
+    if args.expect is not None:
+        request.expected_version = args.expect
+    async with _client(settings) as client:
+        response = await client.rpc.SetPolicyLabel(request)
+    label = response.label
+    out.result(to_dict(response), human=f"{args.name}: {label.name} -> v{label.version}")
+    return 0
+
+
+async def _rollback(args, settings: Settings, out: Output) -> int:
+    request = pb.RollbackPolicyLabelRequest(
+        name=args.name,
+        label=args.label,
+        allow_protected=args.force,
+        author=_author(args),
+        reason=args.reason,
+    )
+    if args.to is not None:
+        request.version = args.to
+    if args.expect is not None:
+        request.expected_version = args.expect
+    async with _client(settings) as client:
+        response = await client.rpc.RollbackPolicyLabel(request)
+    label = response.label
+    out.result(
+        to_dict(response),
+        human=f"{args.name}: {label.name} rolled back to v{label.version} "
+        f"(it pointed at v{response.previous_version})",
+    )
+    return 0
+
+
+async def _history(args, settings: Settings, out: Output) -> int:
+    if args.label and not args.name:
+        args.usage_error("--label needs a policy NAME")
+    async with _client(settings) as client:
+        response = await client.rpc.ListPolicyEvents(
+            pb.ListPolicyEventsRequest(name=args.name, label=args.label, page_size=args.limit)
+        )
+    events = list(response.events)[: args.limit]
+    out.result({"events": [to_dict(e) for e in events]}, human=_events_table(events))
+    return 0
