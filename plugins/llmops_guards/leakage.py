@@ -35,8 +35,9 @@ SHINGLE = 3
 MAX_SEEDS = 8  # places in the prompt one answer shingle may be copied from
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
-_WORDS = re.compile(r"\w+")
-_WORDS_AND_CJK = re.compile(rf"[^\W{_CJK}]+|[{_CJK}]")
+# Captured, so that split() returns gaps and words in turn: one pass gives both.
+_WORDS = re.compile(r"(\w+)")
+_WORDS_AND_CJK = re.compile(rf"([^\W{_CJK}]+|[{_CJK}])")
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,10 @@ class SystemPromptLeakGuard(LocalGuard):
 
     async def check(self, item: GuardInput) -> list[Finding]:
         config: SystemPromptLeakConfig = self.config  # type: ignore[assignment]
-        prompt = _tokens(item.system_prompt)
+        prompt = _tokens(item.system_prompt)[0]
         if len(prompt) < SHINGLE or not item.text:
             return []
-        answer = _tokens(item.text)
+        answer, pieces = _tokens(item.text)
         # A prompt shorter than min_words leaks only when all of it is copied.
         least = min(config.min_words, len(prompt))
         leaked: list[tuple[_Passage, float]] = []
@@ -90,7 +91,7 @@ class SystemPromptLeakGuard(LocalGuard):
             for p, s in leaked
         )
         share = covered / len(prompt)
-        starts, ends = _offsets(item.text)  # only now: most answers leak nothing
+        starts, ends = _offsets(pieces)  # only now: most answers leak nothing
         spans = tuple((starts[p.answer_start], ends[p.answer_end - 1]) for p, _ in leaked)
         longest = max(p.prompt_end - p.prompt_start for p, _ in leaked)
         return [
@@ -104,29 +105,25 @@ class SystemPromptLeakGuard(LocalGuard):
         ]
 
 
-def _tokenizer(text: str) -> re.Pattern[str]:
-    # The plain word pattern is twice as fast; most texts have no CJK character.
-    return _WORDS if text.isascii() or not _CJK_CHAR.search(text) else _WORDS_AND_CJK
-
-
-def _tokens(text: str) -> list[str]:
+def _tokens(text: str) -> tuple[list[str], list[str]]:
+    """The text's words, folded, and its pieces: gap, word, gap, ..., gap (as written)."""
     if text.isascii():
-        return _WORDS.findall(text.lower())
-    return [
+        pieces = _WORDS.split(text.lower())  # same lengths as the text's own pieces
+        return pieces[1::2], pieces
+    # The plain word pattern is twice as fast; most texts have no CJK character.
+    pattern = _WORDS_AND_CJK if _CJK_CHAR.search(text) else _WORDS
+    pieces = pattern.split(text)
+    words = [
         t.lower() if t.isascii() else unicodedata.normalize("NFKC", t).casefold()
-        for t in _tokenizer(text).findall(text)
+        for t in pieces[1::2]
     ]
+    return words, pieces
 
 
-def _offsets(text: str) -> tuple[list[int], list[int]]:
-    """Start and end offsets of every token, from lengths alone (match objects cost more)."""
-    tokenizer = _tokenizer(text)
-    lengths = map(len, tokenizer.findall(text))
-    gaps = map(len, tokenizer.split(text))
-    edges = list(
-        itertools.accumulate(itertools.chain.from_iterable(zip(gaps, lengths, strict=False)))
-    )
-    return edges[0::2], edges[1::2]
+def _offsets(pieces: list[str]) -> tuple[list[int], list[int]]:
+    """Start and end offset of every word, from the lengths of the pieces."""
+    edges = list(itertools.accumulate(map(len, pieces)))
+    return edges[0::2][:-1], edges[1::2]
 
 
 def _passages(answer: list[str], prompt: list[str], max_gap: int, least: int) -> list[_Passage]:
@@ -142,34 +139,33 @@ def _passages(answer: list[str], prompt: list[str], max_gap: int, least: int) ->
         positions = index.setdefault(shingle, [])
         if len(positions) < MAX_SEEDS:
             positions.append(j)
+    shingles = zip(*(answer[k:] for k in range(SHINGLE)), strict=False)
+    starts = list(itertools.compress(itertools.count(), map(index.__contains__, shingles)))
     passages = []
-    i = 0
-    last = len(answer) - SHINGLE
-    while i <= last:
-        seeds = index.get(tuple(answer[i : i + SHINGLE]))
-        if seeds is None:
-            i += 1
-            continue
-        best = max((_extend(answer, prompt, i, j, max_gap) for j in seeds), key=_length)
-        if _length(best) >= least:
-            passages.append(best)
-            i = best.answer_end
-        else:
-            i += 1
+    i = 0  # the scan resumes here
+    for start in starts:
+        if start < i:
+            continue  # inside the passage just found
+        i = start
+        seeds = index[tuple(answer[i : i + SHINGLE])]
+        # The copy reaching furthest into the prompt; ties go to the earliest seed.
+        j, (a, p, distance) = max(
+            ((j, _extend(answer, prompt, i, j, max_gap)) for j in seeds),
+            key=lambda seed: seed[1][1] - seed[0],
+        )
+        if p - j >= least:
+            chars = sum(map(len, answer[i:a])) + sum(map(len, prompt[j:p])) + (a - i) + (p - j)
+            passages.append(_Passage(i, a, j, p, 1.0 - distance / chars))
+            i = a
     return passages
 
 
-def _length(passage: _Passage) -> int:
-    return passage.prompt_end - passage.prompt_start
-
-
-def _extend(answer: list[str], prompt: list[str], i: int, j: int, max_gap: int) -> _Passage:
-    """The passage copied from prompt word ``j`` on at answer word ``i``.
-
-    Its similarity is the Indel similarity of the two stretches of text along this
-    alignment: equal words cost nothing, the words stepped over cost their Indel
-    distance, so comparing a long passage costs no more than walking it.
-    """
+def _extend(
+    answer: list[str], prompt: list[str], i: int, j: int, max_gap: int
+) -> tuple[int, int, int]:
+    """Where the copy from prompt word ``j`` at answer word ``i`` ends in each, and its
+    Indel distance along this alignment: equal words cost nothing, the words stepped over
+    cost their Indel distance, so a long passage costs no more than walking it."""
     a, p, distance = i, j, 0
     while True:
         a, p = _equal_run(answer, prompt, a, p)
@@ -179,8 +175,7 @@ def _extend(answer: list[str], prompt: list[str], i: int, j: int, max_gap: int) 
         x, y = resumed
         distance += Indel.distance(" ".join(answer[a:x]), " ".join(prompt[p:y]))
         a, p = resumed
-    chars = sum(map(len, answer[i:a])) + sum(map(len, prompt[j:p])) + (a - i) + (p - j)
-    return _Passage(i, a, j, p, 1.0 - distance / chars if chars else 0.0)
+    return a, p, distance
 
 
 def _equal_run(answer: list[str], prompt: list[str], a: int, p: int) -> tuple[int, int]:
