@@ -25,7 +25,7 @@ from llmops_guards._base import Action, GuardConfig, LocalGuard
 MAX_PHRASES = 5000
 MAX_PHRASE_CHARS = 200
 
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_X = re.compile("x")
 _WORD_CHAR = re.compile(r"\w")
 _SPACES = re.compile(r"\s+")
 
@@ -41,10 +41,10 @@ class _FoldTable(dict[int, str]):
 
 
 class _IrregularTable(dict[int, str]):
-    """Code point -> "" when it folds to exactly one character, else "x"."""
+    """Code point -> "." when it folds to exactly one character, else "x"."""
 
     def __missing__(self, code: int) -> str:
-        irregular = "" if len(_TABLE[code]) == 1 else "x"
+        irregular = "." if len(_TABLE[code]) == 1 else "x"
         self[code] = irregular
         return irregular
 
@@ -73,19 +73,16 @@ class FoldedText:
         # Per irregular character: its folded start, and its original offset and length.
         self._folded_starts: list[int] = []
         self._expansions: list[tuple[int, int]] = []
-        if text.isascii() or not text.translate(_IRREGULAR):
+        if text.isascii():
             return
+        # One character of "x" per irregular character, at its offset: found at C speed.
         extra = 0
-        for run in _NON_ASCII.finditer(text):
-            chunk = run.group()
-            if not chunk.translate(_IRREGULAR):
-                continue
-            for offset, char in enumerate(chunk, run.start()):
-                length = len(_TABLE[ord(char)])
-                if length != 1:
-                    self._folded_starts.append(offset + extra)
-                    self._expansions.append((offset, length))
-                    extra += length - 1
+        for irregular in _X.finditer(text.translate(_IRREGULAR)):
+            offset = irregular.start()
+            length = len(_TABLE[ord(text[offset])])
+            self._folded_starts.append(offset + extra)
+            self._expansions.append((offset, length))
+            extra += length - 1
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original span covering folded ``[start, end)``, with the marks of its last
