@@ -434,6 +434,10 @@ class PiiConfig(GuardConfig):
     @field_validator("categories")
     @classmethod
     def _known(cls, categories: list[str]) -> list[str]:
+        # "email" and "ip-address" (the names before categories were dotted) mean the same.
+        categories = [
+            c if c.startswith("pii.") else f"pii.{c.replace('-', '_')}" for c in categories
+        ]
         unknown = sorted(set(categories) - set(CATEGORIES))
         if unknown:
             raise ValueError(f"unknown categories {unknown}; known: {list(CATEGORIES)}")

@@ -106,6 +106,10 @@ def test_config_defaults_and_validation():
     )
     with pytest.raises(ValueError, match=r"unknown categories \['pii.name'\]"):
         PiiConfig(categories=["pii.name"])
+    assert PiiConfig(categories=["email", "ip-address"]).categories == [
+        "pii.email",
+        "pii.ip_address",
+    ]
     assert PiiGuard.supports_redaction and PiiGuard.categories == CATEGORIES
 
 
