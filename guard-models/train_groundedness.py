@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from data import halueval_groundedness as halueval  # noqa: E402
+
 from llmops_guard_models import groundedness as g  # noqa: E402
 
 
@@ -91,7 +92,9 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, iters: int = 50) -> np
 
 def answer_scores(featured: list, weights: np.ndarray) -> np.ndarray:
     scorer = g.Scorer(weights[:-1], float(weights[-1]), 0.5)
-    return np.array([scorer.sentence_scores(rows).max() if len(rows) else 0.0 for rows, _ in featured])
+    return np.array(
+        [scorer.sentence_scores(rows).max() if len(rows) else 0.0 for rows, _ in featured]
+    )
 
 
 def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -118,6 +121,7 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 def length_baseline(train_ex: list, test_ex: list) -> dict[str, float]:
     """Answer length in characters, threshold and direction fitted on training rows."""
+
     def lengths(exs: list) -> np.ndarray:
         return np.array([len(e.answer) for e in exs], dtype=float)
 
@@ -182,14 +186,93 @@ def latency(scorer: g.Scorer, rows: list[dict], n: int = 300) -> dict[str, float
         picks = rng.choice(len(rows), 8, replace=False)
         passages = [" ".join(rows[i]["knowledge"].split()[:200]) for i in picks[:4]]
         while any(len(p.split()) < 150 for p in passages):
-            passages = [p + " " + rows[int(picks[4 + j])]["knowledge"] for j, p in enumerate(passages)]
+            passages = [
+                p + " " + rows[int(picks[4 + j])]["knowledge"] for j, p in enumerate(passages)
+            ]
             passages = [" ".join(p.split()[:200]) for p in passages]
         answer = " ".join(" ".join(passages).split()[k % 50 : k % 50 + 75])  # ~100 tokens
         start = time.perf_counter()
         scorer.score(answer, passages, rows[int(picks[0])]["question"])
         times.append((time.perf_counter() - start) * 1000)
     t = np.array(times)
-    return {"p50_ms": round(float(np.percentile(t, 50)), 2), "p99_ms": round(float(np.percentile(t, 99)), 2)}
+    return {
+        "p50_ms": round(float(np.percentile(t, 50)), 2),
+        "p99_ms": round(float(np.percentile(t, 99)), 2),
+    }
+
+
+def model_card(meta: dict, n_train: int, n_test: int) -> str:
+    m = meta["metrics"]
+    rows = [
+        ("QA answers (HaluEval, held-out rows)", "qa"),
+        ("QA answers balanced by word count", "qa_length_balanced"),
+        ("long answers (3-4 sentences, one unsupported)", "long"),
+        ("  of which: a sentence of another passage", "long_swap_only"),
+        ("  of which: one name or number replaced", "long_substitution_only"),
+        ("dialogue responses (unseen small talk + one claim)", "dialogue"),
+    ]
+    table = "\n".join(
+        f"| {label} | {m[k]['n']} | {m[k]['accuracy']:.3f} | {m[k]['auc']:.3f} | "
+        f"{m[k]['fpr']:.3f} | {m[k]['length_baseline']['accuracy']:.3f} |"
+        for label, k in rows
+    )
+    features = "\n".join(f"- `{f}`" for f in meta["features"])
+    return f"""# groundedness: unsupported sentences of an answer against retrieved passages
+
+Served as the Triton model `groundedness` (deploy/local/model_server/groundedness_model.py),
+called by the `groundedness` output check. Reproduce with
+`OMP_NUM_THREADS=1 .venv-models/bin/python guard-models/train_groundedness.py` (deterministic:
+Newton's method in float64, fixed seed; weights reproduce within 1e-9).
+
+## Intended use
+Judge each sentence of a generated answer against the passages retrieval returned (RAG),
+short answers included; report the sentences the passages do not support. Words of the
+question are removed from a sentence before it is judged and never count as support.
+The answer's score is its least supported sentence's; threshold {meta["threshold"]} (best
+accuracy on the training rows over all shapes).
+
+## Model
+Logistic regression (L2) over {len(meta["features"])} support features of a sentence and
+their pairwise products. No feature grows with the length of the sentence or the answer:
+all are shares or yes/no flags.
+
+{features}
+
+## Training data
+{meta["training_data"]}; sha256 {meta["training_data_sha256"]}.
+{n_train} rows train, {n_test} rows held out (split by row before any answer is built).
+From each row: the right (grounded) and hallucinated answers; a long answer built from the
+row's passage sentences (some small words dropped, order shuffled) and its twin with one
+sentence swapped for another row's passage sentence or one name/number replaced; a
+dialogue response (small talk + one claim + sometimes a follow-up question) and its
+twin with an unsupported claim. The context is always the row's passage plus three other
+rows' passages. Training and test small talk come from disjoint lists.
+
+## Evaluation (held-out rows; threshold fixed on training rows)
+The length-only baseline is answer length in characters with threshold and direction
+fitted on the training rows of the same shape.
+
+| set | n | accuracy | AUC | FPR | length-only accuracy |
+|---|---|---|---|---|---|
+{table}
+
+Latency of the whole check (features and scoring, one ~100-token answer against four
+~200-token passages, one core, in the model): p50 {m["latency"]["p50_ms"]} ms, p99
+{m["latency"]["p99_ms"]} ms.
+
+## Limitations
+- Lexical: a paraphrase with other words for the same facts loses support; a wrong
+  combination of words that all occur in the passages (the wrong one of two entities in a
+  comparison question, a negation) is not caught. About a quarter of HaluEval's
+  hallucinated answers pick the wrong option of a comparison question, whose words are
+  all in the question: those are missed.
+- Small talk and opinions carry no claim; they are recognised by the absence of names and
+  numbers, first/second person and exclamations, so an invented claim phrased without
+  names can pass, and unusual small talk with capitalised words can be flagged.
+- The long and dialogue shapes are built from HaluEval passages; real dialogue and long
+  generated answers were not available for evaluation here.
+- English only (capitalisation marks names).
+"""
 
 
 # --- main ---------------------------------------------------------------------------------
@@ -207,14 +290,19 @@ def main(argv: list[str] | None = None) -> int:
 
     train_feat = {k: featurize(v) for k, v in train.items()}
     x = np.vstack([rows_ for k in shapes for rows_, _ in train_feat[k] if len(rows_)])
-    y = np.concatenate([np.array(lab, dtype=float) for k in shapes for r, lab in train_feat[k] if len(r)])
-    weights = fit_logistic(x, y, args.l2)
+    y = np.concatenate(
+        [np.array(lab, dtype=float) for k in shapes for r, lab in train_feat[k] if len(r)]
+    )
+    weights = fit_logistic(g.expand(x), y, args.l2)
     train_all = [e for k in shapes for e in train[k]]
     threshold = best_threshold(
         answer_scores([f for k in shapes for f in train_feat[k]], weights),
         np.array([e.label for e in train_all]),
     )
-    print("weights:", dict(zip(g.FEATURES, np.round(weights[:-1], 3).tolist(), strict=True)))
+    print(
+        "weights:",
+        dict(zip(g.FEATURES, np.round(weights[: len(g.FEATURES)], 3).tolist(), strict=True)),
+    )
     print(f"bias {weights[-1]:.3f}, threshold {threshold}")
 
     metrics = {}
@@ -232,7 +320,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.no_write:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(args.out.with_suffix(".npz"), weights=weights[:-1].astype(np.float64), bias=np.float64(weights[-1]))
+        np.savez(
+            args.out.with_suffix(".npz"),
+            weights=weights[:-1].astype(np.float64),
+            bias=np.float64(weights[-1]),
+        )
         meta = {
             "features": list(g.FEATURES),
             "threshold": threshold,
@@ -243,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
             "metrics": metrics,
         }
         args.out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
-        print(f"wrote {args.out}.npz/.json")
+        args.out.with_suffix(".md").write_text(model_card(meta, len(train_ids), len(test_ids)))
+        print(f"wrote {args.out}.npz/.json/.md")
     return 0
 
 

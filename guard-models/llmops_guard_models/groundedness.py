@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,20 +26,194 @@ from llmops_guard_models import sentences
 # repetition starts with a separator outside the preceding class: no backtracking.
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*")
 _CITATION = re.compile(r"\[\d{1,4}(?:, ?\d{1,4}){0,20}\]")
+# Bounds on the work of one check: an answer past MAX_ANSWER_CHARS is judged on its
+# start; passages past MAX_CONTEXT_CHARS in total are not read (retrievers return a few
+# short passages; a 10 MB "answer" must not hold the model for a minute).
+MAX_ANSWER_CHARS = 20_000
+MAX_CONTEXT_CHARS = 100_000
 _PREFIX = 5  # shared prefix that counts as the same word ("directed" ~ "director")
 
 STOP_WORDS = frozenset(
-    """
-    a an the and or but if then else of to in on at by for with from as is are was were be
-    been being it its this that these those there here they them their we our you your he
-    she his her him i me my mine do does did done not no yes can could should would will
-    may might must shall so such than too very also just only into onto over under about
-    above below up down out off again more most some any each all both few other own same
-    what which who whom whose when where why how has have had having use used using like
-    well many much get gets got s t d ll re ve m o y am let lets one ones
-    sure yeah oh ok okay hi hello hey thanks thank please know think really actually
-    according however although though because while since several
-    """.split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "then",
+        "else",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "here",
+        "they",
+        "them",
+        "their",
+        "we",
+        "our",
+        "you",
+        "your",
+        "he",
+        "she",
+        "his",
+        "her",
+        "him",
+        "i",
+        "me",
+        "my",
+        "mine",
+        "do",
+        "does",
+        "did",
+        "done",
+        "not",
+        "no",
+        "yes",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "may",
+        "might",
+        "must",
+        "shall",
+        "so",
+        "such",
+        "than",
+        "too",
+        "very",
+        "also",
+        "just",
+        "only",
+        "into",
+        "onto",
+        "over",
+        "under",
+        "about",
+        "above",
+        "below",
+        "up",
+        "down",
+        "out",
+        "off",
+        "again",
+        "more",
+        "most",
+        "some",
+        "any",
+        "each",
+        "all",
+        "both",
+        "few",
+        "other",
+        "own",
+        "same",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "has",
+        "have",
+        "had",
+        "having",
+        "use",
+        "used",
+        "using",
+        "like",
+        "well",
+        "many",
+        "much",
+        "get",
+        "gets",
+        "got",
+        "s",
+        "t",
+        "d",
+        "ll",
+        "re",
+        "ve",
+        "m",
+        "o",
+        "y",
+        "am",
+        "let",
+        "lets",
+        "one",
+        "ones",
+        "sure",
+        "yeah",
+        "oh",
+        "ok",
+        "okay",
+        "hi",
+        "hello",
+        "hey",
+        "thanks",
+        "thank",
+        "please",
+        "know",
+        "think",
+        "really",
+        "actually",
+        "according",
+        "however",
+        "although",
+        "though",
+        "because",
+        "while",
+        "since",
+        "several",
+        "alright",
+        "hmm",
+        "ah",
+        "aha",
+        "oh",
+        "wow",
+        "um",
+        "uh",
+        "well",
+        "yep",
+        "nope",
+        "indeed",
+        "absolutely",
+        "certainly",
+        "definitely",
+        "exactly",
+        "totally",
+        "honestly",
+        "basically",
+        "guess",
+        "suppose",
+    ]
 )
 
 FEATURES = (
@@ -53,21 +228,26 @@ FEATURES = (
     "unsupported_bigram_share",  # word pairs absent from the passages (unigrams when < 2)
     "is_question",  # a question asks, it claims nothing
     "gap_times_names",  # unsupported_share when names are involved (claims about entities)
+    "best_window_gap",  # 1 - share of ALL its words (question's too) in two adjacent passage sentences
+    "question_link_gap",  # 1 - share of question words in the passage that best covers its new words
+    "personal",  # I / you / we: chat talk rather than a claim about the world
+    "exclaims",  # ends with "!"
 )
+_PERSONAL = re.compile(r"\b(?:I|I'm|I've|I'd|you|you're|your|we|we're|us|our|me|my|let's)\b", re.I)
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     norm: str  # lowercased, folded
-    is_name: bool  # capitalised word or number
+    is_name: bool  # capitalised word (not just sentence-initial) or number
     is_number: bool
 
 
 def tokens(text: str) -> list[Token]:
     """Content tokens of `text` in order (stop words and citation marks dropped)."""
     out: list[Token] = []
-    for match in _TOKEN.finditer(_CITATION.sub(" ", text)):
-        raw = match.group()
+    raws = _TOKEN.findall(_CITATION.sub(" ", text))
+    bare = not any(r[0].islower() for r in raws)
+    for i, raw in enumerate(raws):
         if raw[0].isdigit():
             out.append(Token(raw.replace(",", ""), True, True))
             continue
@@ -76,8 +256,26 @@ def tokens(text: str) -> list[Token]:
             low = low[:-2]
         if low in STOP_WORDS or len(low) < 2:
             continue
-        # Stop words are gone, so a capital even at a sentence start mostly marks a name.
-        out.append(Token(_fold(low), raw[0].isupper(), False))
+        # A capital marks a name, except at the start of a sentence ("Glad to help."),
+        # where a capitalised next word ("Pablo Trapero") or a bare span with no
+        # lowercase word at all ("Mumbai", an answer that is just a name) says so.
+        name = raw[0].isupper() and (i > 0 or bare or raws[1][0].isupper())
+        out.append(Token(_fold(low), name, False))
+    return out
+
+
+def norms(text: str) -> list[str]:
+    """The `norm`s of tokens(text), faster (passages need no more)."""
+    out = []
+    for raw in _TOKEN.findall(_CITATION.sub(" ", text)):
+        if raw[0].isdigit():
+            out.append(raw.replace(",", ""))
+            continue
+        low = raw.lower()
+        if low.endswith(("'s", "’s")):
+            low = low[:-2]
+        if low not in STOP_WORDS and len(low) > 1:
+            out.append(_fold(low))
     return out
 
 
@@ -97,23 +295,33 @@ class Passages:
     stems: frozenset[str]
     bigrams: frozenset[tuple[str, str]]
     sentence_words: list[frozenset[str]]
+    window_words: list[frozenset[str]]  # each sentence with the next one of its passage
+    passage_words: list[frozenset[str]]
 
     @classmethod
     def index(cls, passages: Sequence[str]) -> Passages:
         words: set[str] = set()
         bigrams: set[tuple[str, str]] = set()
         sentence_words: list[frozenset[str]] = []
+        window_words: list[frozenset[str]] = []
+        passage_words: list[frozenset[str]] = []
         for passage in passages:
+            own: list[frozenset[str]] = []
             for start, end in sentences.split(passage):
-                norms = [t.norm for t in tokens(passage[start:end])]
-                words.update(norms)
-                bigrams.update(zip(norms, norms[1:], strict=False))
-                sentence_words.append(frozenset(norms))
+                found = norms(passage[start:end])
+                words.update(found)
+                bigrams.update(zip(found, found[1:], strict=False))
+                own.append(frozenset(found))
+            sentence_words += own
+            window_words += [a | b for a, b in zip(own, own[1:] + [frozenset()], strict=True)]
+            passage_words.append(frozenset().union(*own))
         return cls(
             frozenset(words),
             frozenset(w[:_PREFIX] for w in words),
             frozenset(bigrams),
             sentence_words,
+            window_words,
+            passage_words,
         )
 
 
@@ -122,8 +330,26 @@ def sentence_features(sentence: str, passages: Passages, question: frozenset[str
     toks = tokens(sentence)
     new = [t for t in toks if t.norm not in question]
     is_question = float(sentence.rstrip().endswith("?"))
+    chat = [float(bool(_PERSONAL.search(sentence))), float(sentence.rstrip().endswith("!"))]
+    everything = {t.norm for t in toks}
+    window_gap = _best_gap(everything, passages.window_words)
     if not new:
-        return [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, is_question, 0.0]
+        return [
+            1.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            1.0,
+            0.0,
+            0.0,
+            is_question,
+            0.0,
+            window_gap,
+            0.0,
+            *chat,
+        ]
     missing = [t.norm not in passages.words for t in new]
     unsupported = sum(missing) / len(new)
     stem_gap = sum(t.norm[:_PREFIX] not in passages.stems for t in new) / len(new)
@@ -132,12 +358,19 @@ def sentence_features(sentence: str, passages: Passages, question: frozenset[str
     name_gap = sum(names) / len(names) if names else 0.0
     new_set = {t.norm for t in new}
     best = max((len(new_set & s) for s in passages.sentence_words), default=0) / len(new_set)
-    norms = [t.norm for t in toks]
-    pairs = list(zip(norms, norms[1:], strict=False))
+    seq = [t.norm for t in toks]
+    pairs = list(zip(seq, seq[1:], strict=False))
     if pairs:
         bigram_gap = sum(p not in passages.bigrams for p in pairs) / len(pairs)
     else:
         bigram_gap = unsupported
+    if question:
+        link = max(
+            (len(new_set & p) * len(question & p) for p in passages.passage_words), default=0
+        )
+        link_gap = 1.0 - link / (len(new_set) * len(question))
+    else:
+        link_gap = 0.0  # no question: no evidence either way
     return [
         0.0,
         unsupported,
@@ -150,7 +383,16 @@ def sentence_features(sentence: str, passages: Passages, question: frozenset[str
         bigram_gap,
         is_question,
         unsupported * float(bool(names)),
+        window_gap,
+        link_gap,
+        *chat,
     ]
+
+
+def _best_gap(words: set[str], pieces: list[frozenset[str]]) -> float:
+    if not words:
+        return 0.0
+    return 1.0 - max((len(words & p) for p in pieces), default=0) / len(words)
 
 
 def question_words(question: str) -> frozenset[str]:
@@ -161,16 +403,30 @@ def answer_features(
     answer: str, passages: Sequence[str], question: str
 ) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Sentence spans of `answer` and one feature row per sentence."""
-    index = Passages.index(passages)
-    asked = question_words(question)
-    spans = sentences.split(answer)
+    kept, budget = [], MAX_CONTEXT_CHARS
+    for passage in passages:
+        kept.append(passage[:budget])
+        budget -= len(kept[-1])
+    index = Passages.index(kept)
+    asked = question_words(question[:MAX_ANSWER_CHARS])
+    spans = sentences.split(answer[:MAX_ANSWER_CHARS])
     rows = [sentence_features(answer[s:e], index, asked) for s, e in spans]
     return spans, np.asarray(rows, dtype=np.float64).reshape(len(spans), len(FEATURES))
 
 
+_PAIRS = np.triu_indices(len(FEATURES), k=1)
+
+
+def expand(rows: np.ndarray) -> np.ndarray:
+    """The features and their pairwise products: how support combines is learned too
+    (a missing name matters more in a claim than in small talk)."""
+    return np.hstack([rows, rows[:, _PAIRS[0]] * rows[:, _PAIRS[1]]])
+
+
 @dataclass(frozen=True)
 class Scorer:
-    """Logistic regression over FEATURES; the answer scores as its least supported sentence."""
+    """Logistic regression over expand(FEATURES); an answer scores as its least supported
+    sentence."""
 
     weights: np.ndarray
     bias: float
@@ -182,10 +438,12 @@ class Scorer:
         if tuple(meta["features"]) != FEATURES:
             raise ValueError(f"{npz_path}: trained on features {meta['features']}, not {FEATURES}")
         with np.load(npz_path) as arrays:
-            return cls(arrays["weights"].astype(np.float64), float(arrays["bias"]), meta["threshold"])
+            return cls(
+                arrays["weights"].astype(np.float64), float(arrays["bias"]), meta["threshold"]
+            )
 
     def sentence_scores(self, rows: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(rows @ self.weights + self.bias)))
+        return 1.0 / (1.0 + np.exp(-(expand(rows) @ self.weights + self.bias)))
 
     def score(
         self, answer: str, passages: Sequence[str], question: str

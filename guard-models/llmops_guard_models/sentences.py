@@ -28,14 +28,74 @@ _NEWLINE = re.compile(r"\n")
 _WORD_BEFORE = re.compile(r"[A-Za-z.]{1,12}$")
 
 ABBREVIATIONS = frozenset(
-    """
-    mr mrs ms mx dr prof rev fr sr jr st mt ft gen col lt sgt capt cmdr adm gov sen rep
-    pres hon messrs inc ltd co corp bros llc plc dept univ assn approx appx ca cf vs etc al
-    eds jan feb apr jun jul aug sep sept oct nov dec tues thurs ave blvd rd hwy
-    """.split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "mx",
+        "dr",
+        "prof",
+        "rev",
+        "fr",
+        "sr",
+        "jr",
+        "st",
+        "mt",
+        "ft",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "capt",
+        "cmdr",
+        "adm",
+        "gov",
+        "sen",
+        "rep",
+        "pres",
+        "hon",
+        "messrs",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "bros",
+        "llc",
+        "plc",
+        "dept",
+        "univ",
+        "assn",
+        "approx",
+        "appx",
+        "ca",
+        "cf",
+        "vs",
+        "etc",
+        "al",
+        "eds",
+        "jan",
+        "feb",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "tues",
+        "thurs",
+        "ave",
+        "blvd",
+        "rd",
+        "hwy",
+    ]
 )
 # Abbreviations only when a number follows ("No. 5", "Fig. 2"): "He loved art. She" ends.
-NUMBERED = frozenset("no nos vol vols pp p fig figs eq ch sec art op".split())
+NUMBERED = frozenset(
+    ("no", "nos", "vol", "vols", "pp", "p", "fig", "figs", "eq", "ch", "sec", "art", "op")
+)
 
 
 def split(text: str) -> list[tuple[int, int]]:

@@ -1,203 +1,88 @@
-"""Groundedness: which sentences of an answer the retrieved context does not support.
+"""Groundedness: which sentences of an answer the retrieved passages do not support.
 
-A sentence is supported when enough of its content words (lowercased, stop words
-and citation marks removed, simple plural folding) occur in the context. Lexical
-support is a cheap first line that catches invented names, numbers and claims
-from outside the passages; an NLI or LLM judge can replace it as another plugin.
-The score is the share of the answer's content words that sit in unsupported sentences.
+The scoring runs on Triton (model `groundedness`, trained by
+guard-models/train_groundedness.py): every answer sentence, short answers included, is
+judged on support features (its words, names and numbers found in the passages, in one
+passage sentence, in word pairs), with the question's words removed first so that
+restating the question earns no support. Sentences are split so that "96.3 Rock Radio",
+"3.5 million", "Dr.", "U.S." and initials stay whole.
+
+Findings: one `ungrounded` finding per answer sentence, scored with its probability of
+being unsupported, its span in the answer; the policy's threshold picks the ones that
+count. With no passages at all nothing can support the answer: one finding over the
+whole answer with score 1.0 says so (a policy that checks answers without retrieval
+should leave this check out).
 """
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
 from pydantic import Field
 
-from llmops_core import Finding, GuardInput
-from llmops_guards._base import Action, GuardConfig, LocalGuard
+from llmops_core import Finding, GuardInput, Health, PluginContext
+from llmops_guards._base import Action, GuardConfig
+from llmops_guards._groundedness_model import MODEL_NAME, GroundednessClient
 
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
-_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
-_CITATION = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
-_STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "if",
-        "then",
-        "else",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "with",
-        "from",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "here",
-        "they",
-        "them",
-        "their",
-        "we",
-        "our",
-        "you",
-        "your",
-        "he",
-        "she",
-        "his",
-        "her",
-        "i",
-        "me",
-        "my",
-        "do",
-        "does",
-        "did",
-        "done",
-        "not",
-        "no",
-        "yes",
-        "can",
-        "could",
-        "should",
-        "would",
-        "will",
-        "may",
-        "might",
-        "must",
-        "shall",
-        "so",
-        "such",
-        "than",
-        "too",
-        "very",
-        "also",
-        "just",
-        "only",
-        "into",
-        "onto",
-        "over",
-        "under",
-        "about",
-        "above",
-        "below",
-        "up",
-        "down",
-        "out",
-        "off",
-        "again",
-        "more",
-        "most",
-        "some",
-        "any",
-        "each",
-        "all",
-        "both",
-        "few",
-        "other",
-        "own",
-        "same",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
-        "has",
-        "have",
-        "had",
-        "having",
-        "one",
-        "two",
-        "use",
-        "used",
-        "using",
-        "based",
-        "like",
-        "well",
-        "many",
-        "much",
-        "make",
-        "makes",
-        "made",
-        "get",
-        "gets",
-    ]
-)
+CATEGORY = "ungrounded"
 
 
 class GroundednessConfig(GuardConfig):
     action: Action = "flag"
-    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
-    min_support: float = Field(default=0.5, ge=0.0, le=1.0)  # share of a sentence's words found
-    min_words: int = Field(default=3, ge=1)  # shorter sentences carry too little to judge
+    # The operating point chosen on the training rows (accuracy over all answer shapes),
+    # recorded in guard-models/artifacts/groundedness.json.
+    threshold: float = Field(default=0.22, ge=0.0, le=1.0)
+    endpoints: list[str] | None = None  # default: triton.endpoints
+    model: str = MODEL_NAME
 
 
-class GroundednessGuard(LocalGuard):
+class GroundednessGuard:
     name: ClassVar[str] = "groundedness"
     Config: ClassVar[type[GuardConfig]] = GroundednessConfig
     stages: ClassVar[frozenset[str]] = frozenset({"output"})
-    description: ClassVar[str] = "Answer sentences not supported by the retrieved context."
+    categories: ClassVar[tuple[str, ...]] = (CATEGORY,)
+    needs_context: ClassVar[bool] = True
+    description: ClassVar[str] = (
+        "Answer sentences the retrieved passages do not support (trained support scorer on "
+        "Triton; question words never count as support)."
+    )
+
+    def __init__(self, config: GroundednessConfig, context: PluginContext) -> None:
+        self.config = config
+        endpoints = config.endpoints or context.settings.triton.endpoints
+        self.client = GroundednessClient(endpoints, config.model)
 
     async def check(self, item: GuardInput) -> list[Finding]:
-        context_words = set(_content_words(" ".join(item.context))) | set(
-            _content_words(item.question)
-        )
-        unsupported: list[tuple[int, int]] = []
-        judged_words = unsupported_words = 0
-        for match in _SENTENCE.finditer(item.text):
-            words = _content_words(match.group())
-            if len(words) < self.config.min_words:
-                continue
-            judged_words += len(words)
-            support = sum(w in context_words for w in words) / len(words)
-            if support < self.config.min_support:
-                unsupported.append(match.span())
-                unsupported_words += len(words)
-        if not unsupported:
+        if not item.text.strip():
             return []
-        score = round(unsupported_words / judged_words, 4)
+        passages = [p for p in item.context if p.strip()]
+        if not passages:
+            return [
+                Finding(
+                    CATEGORY,
+                    1.0,
+                    "no retrieved context to check the answer against",
+                    ((0, len(item.text)),),
+                )
+            ]
+        support = await self.client.support(item.text, passages, item.question)
         return [
             Finding(
-                "ungrounded",
-                score,
-                f"{len(unsupported)} sentence(s) not supported by the retrieved context",
-                tuple(unsupported),
+                CATEGORY,
+                round(s.score, 4),
+                f"sentence {i + 1}: probability {s.score:.2f} that the retrieved context "
+                "does not support it",
+                ((s.start, s.end),),
             )
+            for i, s in enumerate(support.sentences)
         ]
 
+    async def health(self) -> Health:
+        try:
+            ready = await self.client.ready()
+        except Exception as exc:  # noqa: BLE001 - any failure means not healthy
+            return Health(False, str(exc))
+        return Health(ready, f"groundedness model {self.client.model}")
 
-def _content_words(text: str) -> list[str]:
-    text = _CITATION.sub(" ", text.lower())
-    return [_fold(w) for w in _WORD.findall(text) if w not in _STOP_WORDS and len(w) > 1]
-
-
-def _fold(word: str) -> str:
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+    async def close(self) -> None:
+        await self.client.close()

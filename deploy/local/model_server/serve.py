@@ -82,6 +82,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-llm", action="store_true", help="do not host the LLM")
     p.add_argument("--no-embedding", action="store_true", help="do not host the embedding model")
     p.add_argument(
+        "--no-groundedness", action="store_true", help="do not host the groundedness scorer"
+    )
+    p.add_argument(
         "--paced-model",
         metavar="NAME",
         help="also host a model that writes tokens on a clock without compute, for "
@@ -192,6 +195,13 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
                 embedding_model.OUTPUTS,
                 embedding_model.model_config(args.embedding_max_batch),
             )
+        )
+
+    if not args.no_groundedness:
+        import groundedness_model as gm
+
+        bindings.append(
+            ("groundedness", gm.GroundednessModel(), gm.INPUTS, gm.OUTPUTS, gm.model_config())
         )
 
     config = TritonConfig(
