@@ -86,7 +86,10 @@ def find_pii(text: str, categories: tuple[str, ...] = CATEGORIES) -> list[PiiMat
     number inside an e-mail address or an IBAN is never read again as a phone.
     """
     matches = claim(
-        match for finder in (_emails, _ibans, _ipv6s, _ipv4s, _digit_runs) for match in finder(text)
+        match
+        for needle, finder in _FINDERS
+        if needle in text  # a substring search is far cheaper than a pattern's scan
+        for match in finder(text)
     )
     return [m for m in matches if m.category in categories]
 
@@ -425,6 +428,9 @@ _VERSION_WORDS = re.compile(r"\b(?:version|build|release|firmware|patch|ver\.?)\
 _SSN_CONTEXT = _word_list(
     ssn=("ssn", "social security", "ss#", "ss #", "soc sec", "social-security"),
 )
+
+
+_FINDERS = (("@", _emails), ("", _ibans), (":", _ipv6s), (".", _ipv4s), ("", _digit_runs))
 
 
 class PiiConfig(GuardConfig):
