@@ -27,6 +27,7 @@ import random
 import sys
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -212,6 +213,10 @@ def _value(name: str, fakers: dict, rng: random.Random) -> str:
         return fake.name()
     if name == "address":
         return us.address().replace("\n", ", ")
+    if name in ("date_time", "date_of_birth"):  # fixed bounds: Faker's default ends today
+        return str(us.date_time_between(datetime(1940, 1, 1), datetime(2025, 1, 1)))
+    if name == "year":
+        return str(rng.randint(1950, 2025))
     provider = getattr(us, name, None)
     return str(provider()) if callable(provider) else us.word()
 
