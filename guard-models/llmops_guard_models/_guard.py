@@ -27,7 +27,9 @@ class GuardHeads:
             names = ", ".join(f"{a.name}: {a.feature_config}" for a in artifacts)
             raise ValueError(f"head artifacts disagree on features ({names}); retrain them")
         outputs = [o for a in artifacts for o in a.outputs]
-        clashes = sorted({o for o in outputs if outputs.count(o) > 1} | {EMBEDDING, NUM_TOKENS} & set(outputs))
+        clashes = sorted(
+            {o for o in outputs if outputs.count(o) > 1} | {EMBEDDING, NUM_TOKENS} & set(outputs)
+        )
         if clashes:
             raise ValueError(f"output names used twice or reserved: {clashes}")
         for artifact in artifacts:

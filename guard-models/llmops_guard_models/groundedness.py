@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -251,16 +252,14 @@ def tokens(text: str) -> list[Token]:
         if raw[0].isdigit():
             out.append(Token(raw.replace(",", ""), True, True))
             continue
-        low = raw.lower()
-        if low.endswith(("'s", "’s")):
-            low = low[:-2]
-        if low in STOP_WORDS or len(low) < 2:
+        low = _norm(raw)
+        if not low:
             continue
         # A capital marks a name, except at the start of a sentence ("Glad to help."),
         # where a capitalised next word ("Pablo Trapero") or a bare span with no
         # lowercase word at all ("Mumbai", an answer that is just a name) says so.
         name = raw[0].isupper() and (i > 0 or bare or raws[1][0].isupper())
-        out.append(Token(_fold(low), name, False))
+        out.append(Token(low, name, False))
     return out
 
 
@@ -268,15 +267,21 @@ def norms(text: str) -> list[str]:
     """The `norm`s of tokens(text), faster (passages need no more)."""
     out = []
     for raw in _TOKEN.findall(_CITATION.sub(" ", text)):
-        if raw[0].isdigit():
-            out.append(raw.replace(",", ""))
-            continue
-        low = raw.lower()
-        if low.endswith(("'s", "’s")):
-            low = low[:-2]
-        if low not in STOP_WORDS and len(low) > 1:
-            out.append(_fold(low))
+        norm = _norm(raw)
+        if norm:
+            out.append(norm)
     return out
+
+
+@lru_cache(maxsize=65_536)
+def _norm(raw: str) -> str:
+    """A raw token's norm, "" for a stop word. Cached: passages repeat the same words."""
+    if raw[0].isdigit():
+        return raw.replace(",", "")
+    low = raw.lower()
+    if low.endswith(("'s", "’s")):
+        low = low[:-2]
+    return _fold(low) if low not in STOP_WORDS and len(low) > 1 else ""
 
 
 def _fold(word: str) -> str:
@@ -306,15 +311,14 @@ class Passages:
         window_words: list[frozenset[str]] = []
         passage_words: list[frozenset[str]] = []
         for passage in passages:
-            own: list[frozenset[str]] = []
-            for start, end in sentences.split(passage):
-                found = norms(passage[start:end])
+            own = _passage(passage)
+            for found in own:
                 words.update(found)
                 bigrams.update(zip(found, found[1:], strict=False))
-                own.append(frozenset(found))
-            sentence_words += own
-            window_words += [a | b for a, b in zip(own, own[1:] + [frozenset()], strict=True)]
-            passage_words.append(frozenset().union(*own))
+            sets = [frozenset(found) for found in own]
+            sentence_words += sets
+            window_words += [a | b for a, b in zip(sets, sets[1:] + [frozenset()], strict=True)]
+            passage_words.append(frozenset().union(*sets))
         return cls(
             frozenset(words),
             frozenset(w[:_PREFIX] for w in words),
@@ -323,6 +327,13 @@ class Passages:
             window_words,
             passage_words,
         )
+
+
+@lru_cache(maxsize=4_096)
+def _passage(passage: str) -> tuple[tuple[str, ...], ...]:
+    """The norms of each sentence of a passage. Cached: retrieval returns the same
+    passages to many questions, so most are read once."""
+    return tuple(tuple(norms(passage[s:e])) for s, e in sentences.split(passage))
 
 
 def sentence_features(sentence: str, passages: Passages, question: frozenset[str]) -> list[float]:

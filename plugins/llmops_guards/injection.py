@@ -1,97 +1,82 @@
-"""Prompt-injection and jailbreak phrases, scored by weighted patterns.
+"""Prompt injection and jailbreaks, scored by the trained `injection` head on Triton.
 
-Each pattern is evidence with a weight; scores combine as independent evidence
-(1 - prod(1 - w)), so one strong phrase blocks and several weak ones add up.
+The head (guard-models/train_injection.py; card: guard-models/artifacts/injection.md)
+reads the static MiniLM-derived embedding and hashed n-grams of the whole text, so it
+covers overrides, system-prompt extraction, role-play jailbreaks, several languages and
+instructions planted in e-mails or documents. Its probability is calibrated so that 0.5
+is the operating point picked on held-out data (FPR 0.02 on validation).
+
+The `guard` model call is shared with the other model-based input checks of the request
+(one feature pass per text).
 """
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
-from llmops_core import Finding, GuardInput
-from llmops_guards._base import GuardConfig, LocalGuard
+from pydantic import Field
 
-_PATTERNS: list[tuple[float, str, re.Pattern[str]]] = [
-    (
-        0.9,
-        "override",
-        re.compile(
-            r"\b(ignore|disregard|forget|override|skip)\b[\w\s,]{0,30}\b(previous|prior|above|earlier|"
-            r"preceding|all|any|your|the|system)\b[\w\s]{0,20}\b(instructions?|prompts?|rules|"
-            r"directions|guidelines|context|messages?)",
-            re.I,
-        ),
-    ),
-    (
-        0.8,
-        "prompt-extraction",
-        re.compile(
-            # "your instructions", or the system's own prompt: not "the instructions for X".
-            r"\b(reveal|show|print|repeat|output|tell me|what (is|are))\b[\w\s]{0,20}"
-            r"\b(your\s+([\w]+\s+){0,2}(prompt|instructions|rules)|the\s+(system|initial|hidden|"
-            r"original|secret)\s+(prompt|instructions))",
-            re.I,
-        ),
-    ),
-    (
-        0.8,
-        "persona-jailbreak",
-        re.compile(
-            r"\b(you are now|from now on,? you are|pretend (to be|you are)|act as|roleplay as)\b"
-            r"[\w\s]{0,30}\b(dan|unfiltered|uncensored|jailbroken|evil|without (any )?(rules|limits|"
-            r"restrictions|filters))",
-            re.I,
-        ),
-    ),
-    (
-        0.9,
-        "do-anything-now",
-        re.compile(r"\b(do anything now|developer mode|jailbreak(ed)?)\b", re.I),
-    ),
-    (
-        0.6,
-        "bypass",
-        re.compile(
-            r"\b(bypass|disable|turn off|get around|circumvent)\b[\w\s]{0,20}\b(safety|filters?|"
-            r"guardrails?|restrictions|content polic(y|ies)|moderation)",
-            re.I,
-        ),
-    ),
-    (
-        0.4,
-        "no-limits",
-        re.compile(
-            r"\b(no|without)\s+(any\s+)?(restrictions|limitations|rules|censorship|filters)\b", re.I
-        ),
-    ),
-    (
-        0.4,
-        "fake-system",
-        re.compile(r"(^|\n)\s*(system|assistant)\s*:|<\|im_start\|>|\[/?INST\]", re.I),
-    ),
-]
+from llmops_core import Finding, GuardInput, Health, PluginContext
+from llmops_guards._base import GuardConfig
+from llmops_guards._models import GUARD_MODEL, GuardModelClient
+from llmops_triton._endpoints import TritonEndpoints
+
+CATEGORY = "injection"
+HEAD = "injection"
 
 
-class PromptInjectionGuard(LocalGuard):
+class PromptInjectionConfig(GuardConfig):
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    endpoints: list[str] | None = None  # default: triton.endpoints
+    model: str = GUARD_MODEL
+
+
+class PromptInjectionGuard:
     name: ClassVar[str] = "prompt-injection"
-    Config: ClassVar[type[GuardConfig]] = GuardConfig
+    Config: ClassVar[type[GuardConfig]] = PromptInjectionConfig
     stages: ClassVar[frozenset[str]] = frozenset({"input"})
+    categories: ClassVar[tuple[str, ...]] = (CATEGORY,)
     description: ClassVar[str] = (
-        "Instructions that try to override, extract or jailbreak the prompt."
+        "Prompt injection and jailbreaks (overrides, system-prompt extraction, role-play, "
+        "multilingual, planted in documents): a trained head on Triton's `guard` model."
     )
 
+    def __init__(self, config: PromptInjectionConfig, context: PluginContext) -> None:
+        self.config = config
+        self.client = GuardModelClient(
+            TritonEndpoints(config.endpoints or context.settings.triton.endpoints), config.model
+        )
+
     async def check(self, item: GuardInput) -> list[Finding]:
-        spans: list[tuple[int, int]] = []
-        kinds: list[str] = []
-        keep = 1.0
-        for weight, kind, pattern in _PATTERNS:
-            match = pattern.search(item.text)
-            if match:
-                keep *= 1.0 - weight
-                spans.append(match.span())
-                kinds.append(kind)
-        if not kinds:
+        if not item.text:
             return []
-        score = round(1.0 - keep, 4)
-        return [Finding("prompt-injection", score, "looks like " + ", ".join(kinds), tuple(spans))]
+        client = self.client
+        analysis = await item.shared.once(
+            ("guard-model", client.key, item.text), lambda: client.analyze(item.text)
+        )
+        score = analysis.scores.get(HEAD)
+        if score is None:
+            raise RuntimeError(
+                f"Triton model {client.model!r} has no {HEAD!r} output "
+                f"(it has {', '.join(sorted(analysis.scores)) or 'none'})"
+            )
+        return [
+            Finding(
+                CATEGORY,
+                round(score, 4),
+                f"prompt injection or jailbreak, probability {score:.2f}",
+                ((0, len(item.text)),),
+            )
+        ]
+
+    async def health(self) -> Health:
+        try:
+            heads = await self.client.heads()
+        except Exception as exc:  # noqa: BLE001 - health reports any failure
+            return Health(False, str(exc))
+        if HEAD not in heads:
+            return Health(False, f"model {self.client.model} has no {HEAD!r} head")
+        return Health(True, f"model {self.client.model}")
+
+    async def close(self) -> None:
+        await self.client.endpoints.close()

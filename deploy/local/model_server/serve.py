@@ -1,7 +1,7 @@
 """The local Triton model server: a real Triton Inference Server (PyTriton) on CPU.
 
-Hosts SmolLM2-135M-Instruct (llama.cpp) under TensorRT-LLM's `ensemble` contract and
-all-MiniLM-L6-v2 sentence embeddings, so the platform talks to the same server binary
+Hosts SmolLM2-135M-Instruct (llama.cpp) under TensorRT-LLM's `ensemble` contract,
+all-MiniLM-L6-v2 sentence embeddings and the trained guard heads (`guard`), so the platform talks to the same server binary
 and tensor names locally as in production.
 
 Run with the model virtualenv (see deploy/local/setup-models.sh):
@@ -81,6 +81,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--no-llm", action="store_true", help="do not host the LLM")
     p.add_argument("--no-embedding", action="store_true", help="do not host the embedding model")
+    p.add_argument("--no-guard", action="store_true", help="do not host the guard heads model")
+    p.add_argument(
+        "--guard-model-name", default="guard", help="Triton name of the guard heads (default guard)"
+    )
+    p.add_argument(
+        "--guard-artifacts",
+        type=Path,
+        nargs="+",
+        help="head artifact stems (default: guard-models/artifacts/injection, and harm if present)",
+    )
+    p.add_argument(
+        "--static-encoder",
+        type=Path,
+        help="static encoder folder (default: .venv-models/llmops-static-encoder)",
+    )
+    p.add_argument(
+        "--guard-max-batch", type=int, default=64, help="largest guard batch (default 64)"
+    )
     p.add_argument(
         "--no-groundedness", action="store_true", help="do not host the groundedness scorer"
     )
@@ -106,8 +124,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--startup-timeout", type=float, default=120.0, help="seconds to wait for readiness"
     )
     args = p.parse_args(argv)
-    if args.no_llm and args.no_embedding and not args.paced_model:
-        p.error("nothing to serve: drop --no-llm or --no-embedding")
+    if args.no_llm and args.no_embedding and args.no_guard and not args.paced_model:
+        p.error("nothing to serve: drop --no-llm, --no-embedding or --no-guard")
     return args
 
 
@@ -202,6 +220,24 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
 
         bindings.append(
             ("groundedness", gm.GroundednessModel(), gm.INPUTS, gm.OUTPUTS, gm.model_config())
+        )
+
+    if not args.no_guard:
+        import guard_model
+
+        guard = guard_model.GuardModel(
+            args.guard_artifacts or guard_model.default_artifacts(), args.static_encoder
+        )
+        guard.analyze(["warm up"])
+        LOG.info("loaded guard heads %s", ", ".join(guard.heads.outputs))
+        bindings.append(
+            (
+                args.guard_model_name,
+                guard,
+                guard.inputs,
+                guard.outputs,
+                guard_model.model_config(args.guard_max_batch),
+            )
         )
 
     config = TritonConfig(
