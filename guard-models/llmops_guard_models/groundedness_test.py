@@ -46,13 +46,12 @@ def test_numbers_are_matched_whole() -> None:
 
 
 def test_no_feature_grows_with_length() -> None:
-    one = features("Dr. J. Smith hosted the morning show on Rock Radio.", "")
-    long = features(
-        "Dr. J. Smith hosted the morning show on Rock Radio, the morning show on Rock Radio.",
-        "",
+    assert features("Dr. Smith hosted the morning show.", "") == features(
+        "Dr. J. Smith hosted the morning show on 96.3 Rock Radio for 3.5 years.", ""
     )
-    assert one == long
-    assert all(0.0 <= v <= 1.0 for v in one.values())
+    short = features("He moved to Paris.", "")
+    assert short == features("He moved to Paris and to Lyon and then to Nice in winter.", "")
+    assert all(0.0 <= v <= 1.0 for v in short.values())
 
 
 def test_an_answer_repeated_scores_as_the_answer(scorer: g.Scorer) -> None:

@@ -24,8 +24,8 @@ import re
 # A run of terminators and the closing quotes/brackets that belong to the sentence.
 _TERMINATOR = re.compile(r"[.!?…]+[\"'”’)\]]*")
 _NEWLINE = re.compile(r"\n")
-# The word right before a terminator (letters and inner dots, e.g. "U.S" or "e.g").
-_WORD_BEFORE = re.compile(r"[A-Za-z.]{1,12}$")
+# The word right before a terminator (word characters and inner dots, e.g. "U.S", "e.g").
+_WORD_BEFORE = re.compile(r"[\w.]{1,12}$")
 
 ABBREVIATIONS = frozenset(
     [
@@ -129,9 +129,9 @@ def _ends_sentence(text: str, match: re.Match[str]) -> bool:
     if "." not in match.group()[:1]:
         return True  # "!" or "?"
     word = _WORD_BEFORE.search(text, max(0, match.start() - 12), match.start())
-    if word is None:
-        return True  # a digit or symbol before the dot: "in 1991." ends a sentence
-    token = word.group().lstrip(".")
+    token = word.group().lstrip(".") if word else ""
+    if not token or token[-1].isdigit():
+        return True  # a number or symbol before the dot: "in 1991." ends a sentence
     if len(token) == 1 and token.isalpha():
         return False  # an initial: "J. R. R. Tolkien"
     if "." in token:

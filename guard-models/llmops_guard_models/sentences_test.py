@@ -46,6 +46,8 @@ def test_one_sentence_stays_whole(text: str) -> None:
         ('"Go home." Then he left.', ['"Go home."', "Then he left."]),
         ("- first point\n- second point", ["- first point", "- second point"]),
         ("Ends with an abbreviation etc.", ["Ends with an abbreviation etc."]),
+        ("Zürich ist schön. Köln auch.", ["Zürich ist schön.", "Köln auch."]),
+        ("Plan B. Then more.", ["Plan B. Then more."]),  # one capital reads as an initial
     ],
 )
 def test_sentences_split_where_they_end(text: str, expected: list[str]) -> None:

@@ -31,7 +31,7 @@ class GroundednessConfig(GuardConfig):
     action: Action = "flag"
     # The operating point chosen on the training rows (accuracy over all answer shapes),
     # recorded in guard-models/artifacts/groundedness.json.
-    threshold: float = Field(default=0.22, ge=0.0, le=1.0)
+    threshold: float = Field(default=0.23, ge=0.0, le=1.0)
     endpoints: list[str] | None = None  # default: triton.endpoints
     model: str = MODEL_NAME
 
