@@ -124,8 +124,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--startup-timeout", type=float, default=120.0, help="seconds to wait for readiness"
     )
     args = p.parse_args(argv)
-    if args.no_llm and args.no_embedding and args.no_guard and not args.paced_model:
-        p.error("nothing to serve: drop --no-llm, --no-embedding or --no-guard")
+    if (
+        args.no_llm
+        and args.no_embedding
+        and args.no_guard
+        and args.no_groundedness
+        and not args.paced_model
+    ):
+        p.error("nothing to serve: drop one of the --no-... flags")
     return args
 
 
