@@ -162,7 +162,7 @@ def _check(settings: CheckSettings, where: str, categories: Sequence[str]) -> Ch
             "not in its options",
             reason="INVALID_OPTIONS",
         )
-    unknown = sorted(str(c) for c in settings.category_actions if c not in categories)
+    unknown = sorted(str(c) for c in settings.category_actions if not _known(c, categories))
     if categories and unknown:
         raise InvalidArgumentError(
             f"{where}: category_actions names {', '.join(unknown)[:200]}, which this check never "
@@ -179,6 +179,17 @@ def _check(settings: CheckSettings, where: str, categories: Sequence[str]) -> Ch
         category_actions=dict(settings.category_actions),
         options=_canonical(settings.options),
     )
+
+
+def _known(category: str, categories: Sequence[str]) -> bool:
+    """A category the check reports, a parent of some (``pii`` for ``pii.email``; the engine
+    applies a parent's action to its children), or one a pattern covers (``topic.*``)."""
+    for reported in categories:
+        if reported.endswith(".*") and category.startswith(reported[:-1]):
+            return True
+        if reported == category or reported.startswith(category + "."):
+            return True
+    return False
 
 
 def _canonical(value: Any) -> Any:
