@@ -52,7 +52,11 @@ class _Rpcs:
 
     def __getattr__(self, method: str):
         multicallable = getattr(self._stub, method)
-        if isinstance(multicallable, grpc.aio.UnaryStreamMultiCallable):
+        # A server stream: called with a request, or (bidirectional) with an async iterator
+        # of requests; either way the caller iterates the replies.
+        if isinstance(
+            multicallable, grpc.aio.UnaryStreamMultiCallable | grpc.aio.StreamStreamMultiCallable
+        ):
             return self._streaming(multicallable)
         return self._unary(multicallable)
 

@@ -66,6 +66,8 @@ class JsonSchemaGuard(LocalGuard):
     categories: ClassVar[tuple[str, ...]] = ("schema.invalid_json", "schema.mismatch")
     needs_context: ClassVar[bool] = False
     supports_redaction: ClassVar[bool] = False
+    # A streamed answer is judged once complete: half a JSON document is never valid.
+    needs_complete_text: ClassVar[bool] = True
 
     def __init__(self, config: JsonSchemaConfig, context: PluginContext) -> None:
         super().__init__(config, context)

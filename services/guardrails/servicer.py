@@ -88,6 +88,10 @@ class GuardrailsServicer(PolicyRpcs, guardrails_pb2_grpc.GuardrailsServiceServic
                 decision = await stream.window(windows.text, window)
                 yield window_to_proto(decision, window.start, window.end)
                 if not decision.allowed:
+                    # The block is sent at once; the call ends when the client stops sending
+                    # (ending it while the client still writes fails the client's write).
+                    async for _ in messages:
+                        pass
                     return
         tail = windows.finish()
         if tail is not None:
