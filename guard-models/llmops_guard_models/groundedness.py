@@ -316,6 +316,8 @@ class Passages:
                 words.update(found)
                 bigrams.update(zip(found, found[1:], strict=False))
             sets = [frozenset(found) for found in own]
+            if not sets:
+                continue  # blank passage
             sentence_words += sets
             window_words += [a | b for a, b in zip(sets, sets[1:] + [frozenset()], strict=True)]
             passage_words.append(frozenset().union(*sets))
@@ -416,6 +418,8 @@ def answer_features(
     """Sentence spans of `answer` and one feature row per sentence."""
     kept, budget = [], MAX_CONTEXT_CHARS
     for passage in passages:
+        if budget <= 0:
+            break
         kept.append(passage[:budget])
         budget -= len(kept[-1])
     index = Passages.index(kept)

@@ -83,6 +83,10 @@ def test_empty_answer_and_hostile_sizes(scorer: g.Scorer) -> None:
     score, detail = scorer.score("Delhi. " * 1_000_000, ["x" * 10_000_000], "q " * 100_000)
     assert detail[-1]["end"] <= g.MAX_ANSWER_CHARS
     assert 0.0 <= score <= 1.0
+    # Passages past the context budget, blank ones and none at all are read as no support.
+    score, _ = scorer.score("Delhi.", ["x" * g.MAX_CONTEXT_CHARS, "Delhi.", " ", ""], "")
+    assert score == scorer.score("Delhi.", ["x"], "")[0] == scorer.score("Delhi.", [], "")[0]
+    assert score >= scorer.threshold
 
 
 def test_a_model_trained_on_other_features_is_refused(tmp_path: Path) -> None:

@@ -39,9 +39,9 @@ class GroundednessClient:
 
     async def support(self, answer: str, passages: Sequence[str], question: str) -> Support:
         inputs = {
-            "answer": np.array([[answer.encode()]], dtype=np.object_),
-            "context": np.array([[json.dumps(list(passages)).encode()]], dtype=np.object_),
-            "question": np.array([[question.encode()]], dtype=np.object_),
+            "answer": _tensor(answer),
+            "context": _tensor(json.dumps(list(passages))),
+            "question": _tensor(question),
         }
         request = infer_request(self.model, inputs)
         response = await self.endpoints.unary(
@@ -66,3 +66,8 @@ class GroundednessClient:
 
     async def close(self) -> None:
         await self.endpoints.close()
+
+
+def _tensor(text: str) -> np.ndarray:
+    # A lone surrogate becomes "?": one code point for one, so offsets still match.
+    return np.array([[text.encode("utf-8", "replace")]], dtype=np.object_)

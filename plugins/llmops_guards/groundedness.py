@@ -11,7 +11,8 @@ Findings: one `ungrounded` finding per answer sentence, scored with its probabil
 being unsupported, its span in the answer; the policy's threshold picks the ones that
 count. With no passages at all nothing can support the answer: one finding over the
 whole answer with score 1.0 says so (a policy that checks answers without retrieval
-should leave this check out).
+should leave this check out). The model judges the first 20,000 characters of an answer
+and 100,000 characters of passages (a size-limit check bounds answers before this).
 """
 
 from __future__ import annotations
