@@ -188,6 +188,17 @@ OPENERS = {
         "Glad to share this.",
         "I believe I know.",
     ],
+    # Written after the model was trained and never looked at in error analysis.
+    "fresh": [
+        "Ooh, I like this one.",
+        "So, here's the thing.",
+        "You know what?",
+        "Funny you should ask!",
+        "Let me see.",
+        "Happy you brought it up.",
+        "Nice, that's an easy one.",
+        "To be fair, I had to look twice.",
+    ],
 }
 CLOSERS = {
     "train": [
@@ -211,6 +222,14 @@ CLOSERS = {
         "Feel free to ask again.",
         "I think that is neat.",
         "Shall I go on?",
+    ],
+    "fresh": [
+        "Does that help?",
+        "Want me to dig deeper?",
+        "Cool, huh?",
+        "Ask me anything else!",
+        "I could talk about this all day.",
+        "Was that what you were after?",
     ],
 }
 
