@@ -107,9 +107,7 @@ async def main(seconds: float) -> None:
     redis_port = free_port()
     redis_process = await start_redis(redis_port, folder, log_path=folder / "redis.log")
     ports = TritonPorts(free_port(), free_port(), free_port())
-    triton = await start_model_server(
-        ports, log_path=folder / "triton.log", extra_args=["--no-llm"]
-    )
+    triton = await start_model_server(ports, log_path=folder / "triton.log")
     guardrails, address = await start_service(
         "guardrails.main",
         {

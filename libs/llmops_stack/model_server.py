@@ -13,6 +13,9 @@ from llmops_stack._process import ManagedProcess, start_process, wait_until
 
 LLM_MODEL = "ensemble"
 EMBEDDING_MODEL = "minilm"
+GUARD_MODEL = "guard"  # the trained heads behind the input checks
+GROUNDEDNESS_MODEL = "groundedness"
+ALL_MODELS = (LLM_MODEL, EMBEDDING_MODEL, GUARD_MODEL, GROUNDEDNESS_MODEL)
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ def models_installed() -> bool:
     return models_python().exists() and server_script().exists()
 
 
-async def models_ready(url: str, models: tuple[str, ...] = (LLM_MODEL, EMBEDDING_MODEL)) -> bool:
+async def models_ready(url: str, models: tuple[str, ...] = ALL_MODELS) -> bool:
     client = InferenceServerClient(url)
     try:
         for model in models:
@@ -54,7 +57,7 @@ async def start_model_server(
     timeout: float = 240.0,
     extra_args: Sequence[str] = (),
 ) -> ManagedProcess:
-    """Start tritonserver with SmolLM2 and MiniLM; wait until Triton reports both ready.
+    """Start tritonserver with SmolLM2, MiniLM and the guard models; wait until all are ready.
 
     `extra_args` go to serve.py (e.g. `--paced-model paced` for benchmarks)."""
     if not models_installed():
