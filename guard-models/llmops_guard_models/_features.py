@@ -106,8 +106,13 @@ class Featurizer:
         parts += [
             _ngram_hashes(tokens, n, salt=2) for n in range(1, self.config.token_ngram_max + 1)
         ]
-        columns, counts = np.unique(np.concatenate(parts) >> self._shift, return_counts=True)
-        values = np.log1p(counts.astype(np.float32))
+        # A dense count over the hashed space is cheaper than sorting the n-grams.
+        counts = np.bincount(
+            (np.concatenate(parts) >> self._shift).astype(np.intp),
+            minlength=2**self.config.hash_bits,
+        )
+        columns = np.flatnonzero(counts)
+        values = np.log1p(counts[columns].astype(np.float32))
         norm = float(np.linalg.norm(values))
         return columns.astype(np.int32), values / norm if norm > 0 else values
 
