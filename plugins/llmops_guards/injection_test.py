@@ -12,9 +12,12 @@ from llmops_guards.injection import PromptInjectionConfig, PromptInjectionGuard
 
 
 @pytest.fixture
-def guard(settings, triton_url):
+async def guard(settings, triton_url):
+    # Built inside the test's event loop: the gRPC channel belongs to it.
     settings.triton.endpoints = [triton_url]
-    return PromptInjectionGuard(PromptInjectionConfig(), PluginContext(settings=settings))
+    guard = PromptInjectionGuard(PromptInjectionConfig(), PluginContext(settings=settings))
+    yield guard
+    await guard.close()
 
 
 @pytest.mark.parametrize(
@@ -33,7 +36,6 @@ async def test_attacks_are_found_over_the_whole_text(guard, text):
     assert findings[0].category == "injection"
     assert findings[0].score >= 0.5, findings[0]
     assert findings[0].spans == ((0, len(text)),)
-    await guard.close()
 
 
 @pytest.mark.parametrize(
@@ -43,7 +45,6 @@ async def test_attacks_are_found_over_the_whole_text(guard, text):
 async def test_benign_questions_score_below_the_threshold(guard, text):
     findings = await guard.check(GuardInput(text=text, stage="input"))
     assert findings[0].score < 0.5, findings[0]
-    await guard.close()
 
 
 def inference_count(url: str) -> int:
@@ -60,16 +61,13 @@ async def test_checks_of_one_request_share_one_model_call(guard, settings, trito
     first, second = await asyncio.gather(guard.check(item), other.check(item))
     assert first == second
     assert inference_count(triton_url) == before + 1
-    await guard.close()
     await other.close()
 
 
 async def test_health_names_the_model(guard):
     health = await guard.health()
     assert health.ok, health
-    await guard.close()
 
 
 async def test_empty_text_has_no_finding(guard):
     assert await guard.check(GuardInput(text="", stage="input")) == []
-    await guard.close()
