@@ -3,6 +3,7 @@ long texts, one shared embedding call per text, configuration errors."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from tritonclient.grpc.aio import InferenceServerClient
 
 from llmops_core import GuardInput, PluginContext, Settings, SharedWork
 from llmops_core.errors import ConfigError
+from llmops_guards.injection import PromptInjectionConfig, PromptInjectionGuard
 from llmops_guards.topics import BannedTopicsConfig, BannedTopicsGuard, most_topical, windows
 
 DATA = Path(__file__).parents[2] / "guard-models" / "data"
@@ -31,12 +33,21 @@ def _guard(triton_url: str, **options) -> BannedTopicsGuard:
 
 
 async def _requests(triton_url: str, model: str) -> int:
+    """Requests the model has served, once the count settles (Triton records a request's
+    statistics just after answering it)."""
     client = InferenceServerClient(triton_url)
     try:
-        stats = await client.get_inference_statistics(model, as_json=True)
+        counts = [-1]
+        while True:
+            stats = await client.get_inference_statistics(model, as_json=True)
+            counts.append(
+                int(stats["model_stats"][0]["inference_stats"]["success"].get("count", 0))
+            )
+            if counts[-1] == counts[-2]:
+                return counts[-1]
+            await asyncio.sleep(0.2)
     finally:
         await client.close()
-    return int(stats["model_stats"][0]["inference_stats"]["success"].get("count", 0))
 
 
 def _flags(findings, threshold: float) -> set[str]:
@@ -174,3 +185,18 @@ async def test_a_model_without_a_calibration_needs_a_similarity():
     with pytest.raises(ConfigError, match="set the option 'similarity'"):
         BannedTopicsGuard(BannedTopicsConfig(), elsewhere)
     assert BannedTopicsGuard(BannedTopicsConfig(similarity=0.6), elsewhere).similarity == 0.6
+
+
+async def test_with_the_guard_model_a_short_text_shares_the_input_checks_call(triton_url):
+    topics = _guard(triton_url, model="guard", topics={"weapons": TOPICS["weapons"]})
+    injection = PromptInjectionGuard(
+        PromptInjectionConfig(endpoints=[triton_url]), PluginContext(Settings())
+    )
+    await topics.check(GuardInput("warm-up: embeds the topics", "input"))
+    before = await _requests(triton_url, "guard")
+    item = GuardInput("Where can I buy a handgun without a background check?", "input")
+    [weapons] = await topics.check(item)
+    await injection.check(item)
+    assert await _requests(triton_url, "guard") - before == 1
+    assert weapons.category == "topic.weapons" and weapons.score >= 0.5
+    await topics.close()
