@@ -75,8 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-per-source", type=int, default=2000, help="texts per source and class")
     p.add_argument("--val-share", type=float, default=0.15)
     p.add_argument("--test-share", type=float, default=0.15)
-    p.add_argument("--C", type=float, default=4.0, help="inverse L2 strength of each head")
-    p.add_argument("--max-fpr", type=float, default=0.05, help="operating point: FPR cap (val)")
+    p.add_argument("--C", type=float, default=8.0, help="inverse L2 strength of each head")
+    p.add_argument("--max-fpr", type=float, default=0.1, help="operating point: FPR cap (val)")
     p.add_argument("--no-folds", action="store_true", help="skip the held-out-source folds")
     p.add_argument("--out", type=Path, default=HERE / "artifacts" / "harm")
     p.add_argument("--no-write", action="store_true", help="evaluate only")
@@ -167,8 +167,9 @@ def data_sha256(data: Dataset) -> str:
 # --- training -----------------------------------------------------------------------------
 
 
-def fit(X: sp.csr_matrix, data: Dataset, rows: np.ndarray, C: float, seed: int) -> LinearHead:  # noqa: N803
+def fit(X: sp.csr_matrix, data: Dataset, rows: np.ndarray, args: argparse.Namespace) -> LinearHead:  # noqa: N803
     """One head per category on ``rows`` whose label for it is known, gathered into one."""
+    C, seed = args.C, args.seed  # noqa: N806
     head = LinearHead(OUTPUTS, C=C, random_state=seed)
     coef = np.zeros((len(OUTPUTS), X.shape[1]), dtype=np.float32)
     intercept = np.zeros(len(OUTPUTS), dtype=np.float32)
@@ -275,7 +276,7 @@ def held_out_sources(X: sp.csr_matrix, data: Dataset, args: argparse.Namespace) 
     results = []
     for fold in FOLDS:
         held = set(fold)
-        head = fit(X, data, data.rows("train", held, keep=False), args.C, args.seed)
+        head = fit(X, data, data.rows("train", held, keep=False), args)
         calibrate(head, X, data, data.rows("val", held, keep=False), args.max_fpr)
         report = evaluate(head, X, data, data.rows("all", held, keep=True))
         results.append({"held_out": list(fold), **report})
@@ -352,6 +353,17 @@ def model_card(metadata: dict) -> str:
             for f in folds
         ],
         "",
+        "## Against the target (any-harm F1 >= 0.85 at FPR <= 0.2)",
+        f"On the test split any-harm F1 is {test['any_harm']['f1']:.3f} at FPR "
+        f"{test['any_harm']['fpr']:.3f}: short by {max(0.0, 0.85 - test['any_harm']['f1']):.3f} F1,",
+        "mostly from identity_bias, whose StereoSet and CrowS-Pairs labels include many mild or",
+        "implicit 'stereotypes'. The held-out-source folds are far lower: a source unseen in",
+        "training (its style, its annotators' idea of harm, its benign group mentions) is",
+        "largely missed, and toxicity, insult, threat and sexual labels come from one corpus",
+        "(RealToxicityPrompts). What would close it: more independent labelled sources",
+        "(comment-toxicity and implicit-hate corpora with a licence that allows this use)",
+        "rather than a larger head; none ships in the packages available here.",
+        "",
         "## Limitations",
         "- English only in practice (two French/Chinese insults aside); other languages get",
         "  character n-grams and sub-word vectors but no labelled examples.",
@@ -416,7 +428,7 @@ def main(argv: list[str] | None = None) -> None:
     featurizer = Featurizer(encoder, FeatureConfig())
     X = featurizer.transform([e.text for e in data.examples])  # noqa: N806
 
-    head = fit(X, data, data.rows("train"), args.C, args.seed)
+    head = fit(X, data, data.rows("train"), args)
     points = calibrate(head, X, data, data.rows("val"), args.max_fpr)
     print("operating points (validation, moved to 0.5):", points)
     test = evaluate(head, X, data, data.rows("test"))
