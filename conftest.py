@@ -69,6 +69,15 @@ def triton_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture
+async def empty_redis(redis_url: str) -> str:
+    """The session's Redis database, emptied for a test that counts what it stores."""
+    client = redis.Redis.from_url(redis_url)
+    await client.flushdb()
+    await client.aclose()
+    return redis_url
+
+
+@pytest.fixture
 def settings(redis_url: str, tmp_path: Path) -> Settings:
     """Platform settings on a private Redis and data folder, every server on a free port.
 

@@ -31,7 +31,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from data import halueval  # noqa: E402
-
 from llmops_guard_models import groundedness as g  # noqa: E402
 
 

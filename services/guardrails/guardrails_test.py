@@ -86,7 +86,7 @@ def plugins() -> PluginRegistry:
 
 
 @pytest.fixture
-async def client(settings, plugins):
+async def client(settings, plugins, empty_redis):
     configured = _configured(settings, DETERMINISTIC, [{"plugin": "pii"}])
     async with (
         serving(create_server(configured, plugins)) as address,
@@ -320,7 +320,9 @@ async def test_bad_text_is_invalid_argument(client):
     assert not longest.decision.allowed  # the size-limit check blocks it; the request is valid
 
 
-async def test_ten_megabytes_of_text_is_refused_before_any_check_runs(settings, plugins):
+async def test_ten_megabytes_of_text_is_refused_before_any_check_runs(
+    settings, plugins, empty_redis
+):
     configured = _configured(settings, DETERMINISTIC, [{"plugin": "pii"}])
     configured.guardrails.max_message_bytes = 16 * 1024 * 1024
     async with (

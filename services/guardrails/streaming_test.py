@@ -29,7 +29,7 @@ ANSWER = (
 
 
 @pytest.fixture
-async def client(settings: Settings):
+async def client(settings: Settings, empty_redis):
     data = settings.model_dump()
     data["guardrails"]["output_guards"] = [{"plugin": "pii"}]
     async with (
