@@ -90,15 +90,26 @@ class RetrievalSettings(ServerSettings):
 
 class GuardrailsSettings(ServerSettings):
     port: int = Field(default=50054, ge=0, le=65535)
+    # The checks of the default policy (see default_policy), each with its plugin config.
     input_guards: list[PluginRef] = Field(
         default_factory=lambda: [
-            PluginRef(plugin="size-limit"),
-            PluginRef(plugin="prompt-injection"),
-            PluginRef(plugin="pii"),
+            PluginRef(plugin=name)
+            for name in (
+                "size-limit",
+                "prompt-injection",
+                "token-limit",
+                "pii",
+                "secrets",
+                "smuggling",
+                "harm",
+            )
         ]
     )
     output_guards: list[PluginRef] = Field(
-        default_factory=lambda: [PluginRef(plugin="groundedness"), PluginRef(plugin="pii")]
+        default_factory=lambda: [
+            PluginRef(plugin=name)
+            for name in ("groundedness", "pii", "secrets", "harm", "system-prompt-leak", "refusal")
+        ]
     )
     # The policy requests without a policy name run under; made at first start-up from the
     # guard lists above when no policy of that name exists, then changed by pushing versions.

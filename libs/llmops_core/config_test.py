@@ -23,7 +23,11 @@ def test_no_file_and_no_overrides_gives_the_defaults():
     assert [ref.plugin for ref in settings.guardrails.input_guards] == [
         "size-limit",
         "prompt-injection",
+        "token-limit",
         "pii",
+        "secrets",
+        "smuggling",
+        "harm",
     ]
 
 

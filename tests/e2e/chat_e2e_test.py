@@ -55,9 +55,22 @@ async def test_chat_answers_through_every_stage_with_citations_and_a_trace(stack
     assert {v.check for v in reply.input_guard.verdicts} == {
         "size-limit",
         "prompt-injection",
+        "token-limit",
         "pii",
+        "secrets",
+        "smuggling",
+        "harm",
     }
-    assert {v.check for v in reply.output_guard.verdicts} == {"groundedness", "pii"}
+    assert {v.check for v in reply.output_guard.verdicts} == {
+        "groundedness",
+        "pii",
+        "secrets",
+        "harm",
+        "system-prompt-leak",
+        "refusal",
+    }
+    # Every decision names the policy version it applied; the trace records it.
+    assert (reply.input_guard.policy, reply.input_guard.policy_version) == ("default", 1)
     assert {t.stage for t in reply.timings} >= STAGES
     assert all(t.duration_ms > 0 for t in reply.timings)
     assert reply.usage.output_tokens > 0
@@ -77,6 +90,7 @@ async def test_chat_answers_through_every_stage_with_citations_and_a_trace(stack
             except NotFoundError:
                 await asyncio.sleep(0.1)
         assert trace is not None and trace.output == reply.answer
+        assert trace.policy == "default@1"
         metrics = await monitoring.rpc.GetMetrics(
             monitoring_pb2.GetMetricsRequest(prompt_name="rag-answer")
         )
