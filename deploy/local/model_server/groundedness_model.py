@@ -5,6 +5,9 @@ BYTES dims [1]; outputs `score` FP32 [1], the probability that the answer holds 
 the passages do not support, and `sentences` BYTES [1], a JSON list of
 {"start", "end", "score"} per answer sentence (code-point offsets into `answer`).
 The features are computed by llmops_guard_models.groundedness, the module training used.
+
+This module is the contract and the scoring of a batch; `groundedness_backend.py` is the
+Triton Python-backend model that serves it.
 """
 
 from __future__ import annotations
@@ -14,29 +17,25 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from pytriton.decorators import batch
-from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
+from batched_model import TensorSpec, config_pbtxt
 
 GUARD_MODELS = Path(__file__).resolve().parents[3] / "guard-models"
 DEFAULT_ARTIFACT = GUARD_MODELS / "artifacts" / "groundedness.npz"
+MAX_BATCH_SIZE = 16
 
 INPUTS = (
-    Tensor(name="answer", dtype=bytes, shape=(1,)),
-    Tensor(name="context", dtype=bytes, shape=(1,)),
-    Tensor(name="question", dtype=bytes, shape=(1,)),
+    TensorSpec("answer", "TYPE_STRING"),
+    TensorSpec("context", "TYPE_STRING"),
+    TensorSpec("question", "TYPE_STRING"),
 )
 OUTPUTS = (
-    Tensor(name="score", dtype=np.float32, shape=(1,)),
-    Tensor(name="sentences", dtype=bytes, shape=(1,)),
+    TensorSpec("score", "TYPE_FP32"),
+    TensorSpec("sentences", "TYPE_STRING"),
 )
 
 
-def model_config(max_batch_size: int = 16) -> ModelConfig:
-    return ModelConfig(
-        batching=True,
-        max_batch_size=max_batch_size,
-        batcher=DynamicBatcher(max_queue_delay_microseconds=500),
-    )
+def model_config_pbtxt(name: str, artifact: Path = DEFAULT_ARTIFACT) -> str:
+    return config_pbtxt(name, INPUTS, OUTPUTS, MAX_BATCH_SIZE, {"artifact": str(artifact)})
 
 
 def _text(value: object) -> str:
@@ -53,7 +52,7 @@ def _passages(raw: str) -> list[str]:
 
 
 class GroundednessModel:
-    """The PyTriton inference callable over the committed scorer."""
+    """The committed scorer, in and out as Triton tensors."""
 
     def __init__(self, artifact: Path = DEFAULT_ARTIFACT) -> None:
         if str(GUARD_MODELS) not in sys.path:
@@ -66,10 +65,10 @@ class GroundednessModel:
         score, detail = self._scorer.score(answer, passages, question)
         return score, json.dumps(detail)
 
-    @batch
-    def __call__(
+    def score_batch(
         self, answer: np.ndarray, context: np.ndarray, question: np.ndarray
     ) -> dict[str, np.ndarray]:
+        """Tensors with a leading batch dimension in, `score` and `sentences` out."""
         scores, details = [], []
         for a, c, q in zip(
             answer.reshape(-1), context.reshape(-1), question.reshape(-1), strict=True

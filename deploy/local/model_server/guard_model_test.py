@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
+import tritonclient.grpc.aio as aioclient
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "guard-models" / "artifacts"
 ATTACKS = [
@@ -81,3 +83,28 @@ def test_invalid_utf8_is_scored_not_refused(triton_url):
     score = client.infer("guard", [tensor]).as_numpy("injection").item()
     client.close()
     assert 0.0 <= score <= 1.0
+
+
+async def test_concurrent_requests_each_get_their_own_texts_scores(triton_url):
+    # The dynamic batcher merges requests into one feature pass; each response must
+    # carry the rows of its own request's texts, however many it sent.
+    texts = ATTACKS + BENIGN
+    requests = [texts[i : i + size] for i, size in ((0, 1), (1, 2), (3, 3), (0, 6), (5, 1))] * 4
+    alone = dict(zip(texts, infer(triton_url, texts)["injection"].reshape(-1), strict=True))
+    client = aioclient.InferenceServerClient(triton_url)
+
+    async def call(batch: list[str]) -> np.ndarray:
+        tensor = aioclient.InferInput("text", [len(batch), 1], "BYTES")
+        tensor.set_data_from_numpy(np.array([[t.encode()] for t in batch], dtype=np.object_))
+        return (await client.infer("guard", [tensor])).as_numpy("injection").reshape(-1)
+
+    before = (await client.get_inference_statistics("guard")).model_stats[0]
+    try:
+        replies = await asyncio.gather(*(call(batch) for batch in requests))
+        after = (await client.get_inference_statistics("guard")).model_stats[0]
+    finally:
+        await client.close()
+    for batch, scores in zip(requests, replies, strict=True):
+        assert scores == pytest.approx([alone[t] for t in batch], abs=1e-5)
+    # Merged: fewer model executions than requests.
+    assert after.execution_count - before.execution_count < len(requests)

@@ -230,6 +230,8 @@ def test_server_and_models_are_ready(server: Server) -> None:
     assert client.is_server_ready()
     assert client.is_model_ready("ensemble")
     assert client.is_model_ready("minilm")
+    assert client.is_model_ready("guard")
+    assert client.is_model_ready("groundedness")
 
 
 def test_ensemble_speaks_tensorrt_llm_tensor_names(server: Server) -> None:

