@@ -307,11 +307,11 @@ def _milliseconds(duration: duration_pb2.Duration) -> float:
 
 
 def _number(value: Any) -> Any:
-    """Whole floats as integers (protobuf's Struct holds every number as a float)."""
+    """Whole floats as integers (protobuf's Struct holds every number as a float), keys sorted."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
-    if isinstance(value, dict):
-        return {key: _number(item) for key, item in value.items()}
+    if isinstance(value, dict):  # sorted: a Struct's map keeps no order
+        return {key: _number(value[key]) for key in sorted(value)}
     if isinstance(value, list):
         return [_number(item) for item in value]
     return value

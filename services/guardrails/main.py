@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from guardrails.catalog import CheckCatalog
 from guardrails.domain import Guardrails
 from guardrails.policies import PolicyRegistry, policy_from_guards
@@ -16,6 +18,7 @@ from llmops_core import (
     Settings,
     serve,
 )
+from llmops_core.errors import UnavailableError
 from llmops_redis.prompt_store import RedisPromptStore, RedisPromptStoreConfig
 
 NAME = "guardrails"
@@ -24,7 +27,11 @@ MAX_TEXT_CHARS = 100_000
 
 
 class GuardrailsServer(GrpcServer):
-    """The gRPC server, which makes sure the default policy exists before it serves."""
+    """The gRPC server, which makes sure the default policy exists before it serves.
+
+    With the policy store unreachable it serves anyway: requests then fail with
+    UNAVAILABLE, and the first one after the store is back makes the default policy.
+    """
 
     def __init__(self, *args, registry: PolicyRegistry, default: PolicyVersion, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -32,7 +39,9 @@ class GuardrailsServer(GrpcServer):
         self._default = default
 
     async def start(self) -> int:
-        await self._registry.ensure_default(self._default)
+        # Unreachable: every request says so (UNAVAILABLE, naming Redis) until it is back.
+        with contextlib.suppress(UnavailableError):
+            await self._registry.ensure_default(self._default)
         return await super().start()
 
 

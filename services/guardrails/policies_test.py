@@ -18,9 +18,16 @@ from guardrails.policy_testing import (
     unique_name,
 )
 from llmops.v1 import guardrails_pb2 as pb
-from llmops_core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
+from llmops_core.errors import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+    UnavailableError,
+)
 from llmops_core.testing import capture_logs, serving
 from llmops_sdk import GuardrailsClient, all_pages
+from llmops_stack._process import free_port
+from llmops_stack.redis_server import start_redis
 
 
 @pytest.fixture
@@ -206,13 +213,15 @@ async def test_diff_shows_the_yaml_and_every_changed_setting(client):
     await create(client, policy(name))
     changed = policy(name, threshold=0.9, max_chars=8000)
     del changed.output_checks[1]
-    changed.input_checks[0].category_actions["prompt-injection"] = BLOCK
+    listed = await client.rpc.ListChecks(pb.ListChecksRequest())
+    [category, *_] = [c for c in listed.checks if c.name == "prompt-injection"][0].categories
+    changed.input_checks[0].category_actions[category] = BLOCK
     await create(client, changed)
     response = await client.rpc.DiffPolicyVersions(
         pb.DiffPolicyVersionsRequest(name=name, from_version=1, to_version=2)
     )
     assert list(response.changed_fields) == [
-        "input_checks.prompt-injection.category_actions.prompt-injection",
+        f"input_checks.prompt-injection.category_actions.{category}",
         "input_checks.prompt-injection.threshold",
         "input_checks.size-limit.options.max_chars",
         "output_checks.pii",
@@ -361,3 +370,22 @@ async def test_a_lost_default_policy_is_made_again_on_the_next_request(settings)
         assert (decision.policy, decision.policy_version) == (name, 1)
         labels = await _labels(client, name)
         assert labels == {"latest": 1, "production": 1}
+
+
+async def test_the_service_starts_without_redis_and_makes_the_default_policy_once_it_is_back(
+    settings, tmp_path
+):
+    port = free_port()
+    settings.redis.url = f"redis://127.0.0.1:{port}/0"
+    async with serving(create_server(settings)) as address, GuardrailsClient(address) as client:
+        with pytest.raises(UnavailableError):
+            await client.rpc.CheckInput(pb.CheckInputRequest(text="What is Redis?"))
+        process = await start_redis(port, tmp_path / "redis", log_path=tmp_path / "redis.log")
+        try:
+            decision = (
+                await client.rpc.CheckInput(pb.CheckInputRequest(text="What is Redis?"))
+            ).decision
+            assert (decision.policy, decision.policy_version) == ("default", 1)
+            assert await _labels(client, "default") == {"latest": 1, "production": 1}
+        finally:
+            process.stop()

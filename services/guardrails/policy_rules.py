@@ -134,7 +134,9 @@ def _checks(
             f"{len(checks)} {stage} checks; a policy runs at most {MAX_CHECKS_PER_STAGE} per stage",
             reason="TOO_MANY",
         )
-    categories = {info.name: info.categories for info in catalog.info()}
+    # Reading every check's categories loads every guard plugin: only when needed.
+    named = any(settings.category_actions for settings in checks)
+    categories = {info.name: info.categories for info in catalog.info()} if named else {}
     seen: set[str] = set()
     result = []
     for index, settings in enumerate(checks):
