@@ -60,7 +60,9 @@ def configure_logging(service: str, level: str = "INFO", stream=None) -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        # One write per line: worker processes share the stream, and a line written in two
+        # pieces (message, then newline) can interleave with another worker's.
+        logger_factory=structlog.WriteLoggerFactory(stream or sys.stderr),
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.bind_contextvars(service=service)

@@ -169,8 +169,10 @@ def test_a_bad_guard_config_stops_the_guardrails_server_naming_its_place(setting
     with pytest.raises(ConfigError) as caught:
         create_server(Settings.model_validate(data), PluginRegistry(load_entry_points=False))
     message = caught.value.message
-    assert message.startswith("invalid guardrails.output_guards.1.config: categories: ")
-    assert "shoe-size" in message
+    assert message.startswith(
+        "invalid configuration: guardrails.output_guards.1: invalid options for 'pii': categories"
+    )
+    assert "pii.shoe_size" in message
 
 
 def test_built_ins_create_with_defaults(context):

@@ -16,6 +16,7 @@ the highest of the whole text and its windows, and its span is where that score 
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections.abc import Sequence
@@ -82,16 +83,19 @@ class HarmGuard:
         if not item.text.strip():
             return []
         client = self.client
-        whole = await item.shared.once(
+        whole = item.shared.once(
             ("guard-model", client.key, item.text), lambda: client.analyze(item.text)
         )
-        spans = [(0, len(item.text))]
-        scored = [whole.scores]
         parts = self._windows(item.text)
-        if len(parts) > 1:
-            analyses = await client.analyze_many([item.text[a:b] for a, b in parts])
-            spans += parts
-            scored += [a.scores for a in analyses]
+        if len(parts) <= 1:
+            scored, spans = [(await whole).scores], [(0, len(item.text))]
+        else:
+            # The windows go to the model while the whole text's shared pass is in flight.
+            first, analyses = await asyncio.gather(
+                whole, client.analyze_many([item.text[a:b] for a, b in parts])
+            )
+            scored = [first.scores, *(a.scores for a in analyses)]
+            spans = [(0, len(item.text)), *parts]
         return [self._finding(category, scored, spans) for category in self.config.categories]
 
     def _windows(self, text: str) -> list[tuple[int, int]]:

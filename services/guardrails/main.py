@@ -18,7 +18,7 @@ from llmops_core import (
     Settings,
     serve,
 )
-from llmops_core.errors import UnavailableError
+from llmops_core.errors import ConfigError, InvalidArgumentError, UnavailableError
 from llmops_redis.prompt_store import RedisPromptStore, RedisPromptStoreConfig
 
 NAME = "guardrails"
@@ -50,15 +50,16 @@ def create_server(settings: Settings, plugins: PluginRegistry | None = None) -> 
     config = settings.guardrails
     context = PluginContext(settings)
     catalog = CheckCatalog(plugins, context)
-    # Policies are versioned by the prompt store's engine, under keys of their own.
-    store = RedisPromptStore(RedisPromptStoreConfig(namespace="policy"), context)
-    registry = PolicyRegistry(store, catalog, default_name=config.default_policy)
     default = policy_from_guards(
         config.default_policy,
         [(ref.plugin, dict(ref.config)) for ref in config.input_guards],
         [(ref.plugin, dict(ref.config)) for ref in config.output_guards],
         author=NAME,
     )
+    _check_configured_guards(catalog, default)
+    # Policies are versioned by the prompt store's engine, under keys of their own.
+    store = RedisPromptStore(RedisPromptStoreConfig(namespace="policy"), context)
+    registry = PolicyRegistry(store, catalog, default_name=config.default_policy)
     guardrails = Guardrails(
         catalog, registry, default_policy=config.default_policy, max_chars=MAX_TEXT_CHARS
     )
@@ -70,6 +71,17 @@ def create_server(settings: Settings, plugins: PluginRegistry | None = None) -> 
     return GuardrailsServer(
         NAME, config, [binding], resources=[catalog, store], registry=registry, default=default
     )
+
+
+def _check_configured_guards(catalog: CheckCatalog, default: PolicyVersion) -> None:
+    """A guard list the default policy could not be made from stops the service at start,
+    naming the setting to fix (not at the first request, nor only in a log line)."""
+    for stage in ("input", "output"):
+        for index, check in enumerate(default.checks(stage)):
+            try:
+                catalog.validate(check, stage, f"guardrails.{stage}_guards.{index}")
+            except InvalidArgumentError as exc:
+                raise ConfigError(f"invalid configuration: {exc.message}") from exc
 
 
 if __name__ == "__main__":
