@@ -98,6 +98,13 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     rollback.add_argument("--to", type=_version, help="this version instead of the previous one")
     _move_options(rollback)
 
+    protect = command("protect", _protect, "protect a label (moves then need --force)")
+    protect.add_argument("name")
+    protect.add_argument("label")
+    protect.add_argument("--off", action="store_true", help="lift the protection")
+    protect.add_argument("--reason", default="", help="why (audit log)")
+    _author_option(protect)
+
     history = command("history", _history, "audit events, newest first")
     history.add_argument("name", nargs="?", default="", help="policy (default: every policy)")
     history.add_argument("--label", default="", help="only this label's moves")
@@ -413,6 +420,22 @@ async def _rollback(args, settings: Settings, out: Output) -> int:
         human=f"{args.name}: {label.name} rolled back to v{label.version} "
         f"(it pointed at v{response.previous_version})",
     )
+    return 0
+
+
+async def _protect(args, settings: Settings, out: Output) -> int:
+    async with _client(settings) as client:
+        response = await client.rpc.ProtectPolicyLabel(
+            pb.ProtectPolicyLabelRequest(
+                name=args.name,
+                label=args.label,
+                protected=not args.off,
+                author=_author(args),
+                reason=args.reason,
+            )
+        )
+    state = "protected" if response.label.protected else "not protected"
+    out.result(to_dict(response), human=f"{args.name}: {response.label.name} is {state}")
     return 0
 
 

@@ -127,17 +127,18 @@ async def test_latest_cannot_be_moved_and_labels_must_point_at_existing_versions
         await _set(client, name, "production", 7)
 
 
-async def test_protected_labels_move_only_when_allowed(client, settings):
+async def test_protected_labels_move_only_when_allowed(client):
     name = await policy_with_versions(client, 3)
     await _set(client, name, "production", 1, author="ana")
-    policies, store = registry(settings)
-    try:
-        label = await policies.protect_label(
-            name, "production", True, author="sec-team", reason="freeze"
+    protected = await client.rpc.ProtectPolicyLabel(
+        pb.ProtectPolicyLabelRequest(
+            name=name, label="production", protected=True, author="sec-team", reason="freeze"
         )
-    finally:
-        await store.close()
-    assert label.protected
+    )
+    assert protected.label.protected
+    events = await _events(client, name, "production")
+    assert events[0].type == pb.POLICY_EVENT_TYPE_LABEL_PROTECTION_CHANGED
+    assert (events[0].author, events[0].reason) == ("sec-team", "freeze")
     with pytest.raises(FailedPreconditionError, match="is protected") as refused:
         await _set(client, name, "production", 2)
     assert refused.value.reason == "LABEL_PROTECTED"

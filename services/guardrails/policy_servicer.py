@@ -68,6 +68,16 @@ class PolicyRpcs:
             label=convert.label_to_proto(label), previous_version=previous
         )
 
+    async def ProtectPolicyLabel(self, request, context):
+        label = await self.policies.protect_label(
+            request.name,
+            request.label,
+            request.protected,
+            author=request.author,
+            reason=request.reason,
+        )
+        return pb.ProtectPolicyLabelResponse(label=convert.label_to_proto(label))
+
     async def ListPolicyLabels(self, request, context):
         labels = await self.policies.list_labels(request.name)
         return pb.ListPolicyLabelsResponse(labels=[convert.label_to_proto(lb) for lb in labels])
