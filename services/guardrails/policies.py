@@ -37,7 +37,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
-from guardrails import paging, policy_diff
+from guardrails import policy_diff
 from guardrails.catalog import CheckCatalog
 from guardrails.policy import CheckSettings, PolicyVersion
 from guardrails.policy_rules import (
@@ -49,7 +49,7 @@ from guardrails.policy_rules import (
     check_version,
     normalise,
 )
-from llmops_core import LabelRecord, PromptEventRecord, PromptInfo, PromptRecord, get_logger
+from llmops_core import LabelRecord, PromptEventRecord, PromptInfo, PromptRecord, get_logger, paging
 from llmops_core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 
 DEFAULT_LABEL = "production"

@@ -21,11 +21,12 @@ from llmops_core import (
     PromptInfo,
     PromptRecord,
     PromptStore,
+    paging,
     require_name,
     templates,
 )
 from llmops_core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
-from prompt_registry import diff, gates, paging
+from prompt_registry import diff, gates
 from prompt_registry.checks import (
     DEFAULT_LABEL,
     MAX_AUTHOR_CHARS,

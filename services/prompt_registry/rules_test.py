@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from llmops_core import PromotionGateRecord
+from llmops_core import PromotionGateRecord, paging
 from llmops_core.errors import InvalidArgumentError
-from prompt_registry import paging
 from prompt_registry.content import content_hash, normalise_content
 from prompt_registry.domain import sticky_point
 from prompt_registry.gates import EvaluationRunFacts, admission_problem
