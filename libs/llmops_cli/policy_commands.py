@@ -8,24 +8,16 @@ history. Changing: label (compare-and-set with --expect), rollback.
 from __future__ import annotations
 
 import argparse
-import functools
-import os
 from collections.abc import Sequence
-from datetime import UTC
 from pathlib import Path
 
-from google.protobuf import timestamp_pb2
-
 from llmops.v1 import guardrails_pb2 as pb
-from llmops_cli import _policy_sync
+from llmops_cli import _common, _policy_sync
 from llmops_cli._output import Output
-from llmops_cli._prompt_views import table, to_dict
+from llmops_cli._views import table, to_dict, when
 from llmops_core import Settings
-from llmops_core.errors import FailedPreconditionError
 from llmops_sdk import GuardrailsClient, all_pages
 from llmops_sdk.policy_files import dump_policy_file
-
-HISTORY_LIMIT = 50
 
 
 def add_commands(commands, common: argparse.ArgumentParser) -> None:
@@ -36,12 +28,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
         help="versioned guardrail policies and labels, policies as code",
         description="Versioned guardrail policies in the guardrails service; policies as code.",
     )
-    sub = group.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")
-
-    def command(name: str, handler, summary: str) -> argparse.ArgumentParser:
-        parser = sub.add_parser(name, parents=[common], help=summary, description=summary)
-        parser.set_defaults(handler=_with_cli_hints(handler), usage_error=parser.error)
-        return parser
+    command = _common.subcommands(group, "policy_command", common)
 
     push = command("push", _push, "create versions from policy files and move their labels")
     push.add_argument(
@@ -58,7 +45,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
         help="also point this label at every file's version (repeatable)",
     )
     push.add_argument("--force", action="store_true", help="move protected labels too")
-    _author_option(push, "who pushes, where a file names no author")
+    _common.author_option(push, "who pushes, where a file names no author")
 
     export = command("export", _export, "write policies as YAML files that push reads back")
     export.add_argument("names", nargs="*", metavar="NAME", help="policies (default: all)")
@@ -73,7 +60,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     show.add_argument("name")
     which = show.add_mutually_exclusive_group()
     which.add_argument("--label", default="", help="the version this label points at")
-    which.add_argument("--version", type=_version, default=0, help="this version")
+    which.add_argument("--version", type=_common.version, default=0, help="this version")
 
     versions = command("versions", _versions, "list a policy's versions, newest first")
     versions.add_argument("name")
@@ -83,102 +70,36 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
 
     diff = command("diff", _diff, "compare two versions")
     diff.add_argument("name")
-    diff.add_argument("from_version", type=_version, metavar="V1")
-    diff.add_argument("to_version", type=_version, metavar="V2")
+    diff.add_argument("from_version", type=_common.version, metavar="V1")
+    diff.add_argument("to_version", type=_common.version, metavar="V2")
 
     label = command("label", _label, "point a label at a version (compare-and-set with --expect)")
     label.add_argument("name")
     label.add_argument("label")
-    label.add_argument("version", type=_version)
-    _move_options(label)
+    label.add_argument("version", type=_common.version)
+    _common.move_options(label)
 
     rollback = command("rollback", _rollback, "move a label back to where it pointed before")
     rollback.add_argument("name")
     rollback.add_argument("label")
-    rollback.add_argument("--to", type=_version, help="this version instead of the previous one")
-    _move_options(rollback)
+    rollback.add_argument(
+        "--to", type=_common.version, help="this version instead of the previous one"
+    )
+    _common.move_options(rollback)
 
     protect = command("protect", _protect, "protect a label (moves then need --force)")
     protect.add_argument("name")
     protect.add_argument("label")
     protect.add_argument("--off", action="store_true", help="lift the protection")
     protect.add_argument("--reason", default="", help="why (audit log)")
-    _author_option(protect)
+    _common.author_option(protect)
 
     history = command("history", _history, "audit events, newest first")
     history.add_argument("name", nargs="?", default="", help="policy (default: every policy)")
     history.add_argument("--label", default="", help="only this label's moves")
-    history.add_argument("--limit", type=_positive, default=HISTORY_LIMIT, help="most events")
-
-
-# --- argument types: a bad value exits 2 with argparse's usage message --------------------
-
-
-def _version(text: str) -> int:
-    number = text.removeprefix("v")
-    if not number.isdigit() or int(number) < 1:
-        raise argparse.ArgumentTypeError(f"expected a version like 3 or v3, not {text!r}")
-    return int(number)
-
-
-def _expected(text: str) -> int:
-    if text in ("0", "none"):
-        return 0
-    try:
-        return _version(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected the label's current version (3 or v3), or 0 for a new label, not {text!r}"
-        ) from None
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number, not {text!r}")
-    return int(text)
-
-
-def _author_option(parser: argparse.ArgumentParser, what: str = "who makes the change") -> None:
-    parser.add_argument("--author", default="", help=f"{what} (default: $USER)")
-
-
-def _move_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--expect",
-        type=_expected,
-        help="compare-and-set: the version the label points at now (0: it must not exist)",
+    history.add_argument(
+        "--limit", type=_common.positive, default=_common.HISTORY_LIMIT, help="most events"
     )
-    parser.add_argument("--force", action="store_true", help="move a protected label")
-    parser.add_argument("--reason", default="", help="why (audit log)")
-    _author_option(parser)
-
-
-def _author(args) -> str:
-    return args.author or os.environ.get("USER") or os.environ.get("USERNAME") or "llmops-cli"
-
-
-def _with_cli_hints(handler):
-    """Errors that name request fields (allow_protected, expected_version) also name the option."""
-
-    @functools.wraps(handler)
-    async def run(args, settings: Settings, out: Output) -> int:
-        try:
-            return await handler(args, settings, out)
-        except FailedPreconditionError as exc:
-            hint = ""
-            if exc.reason == "LABEL_PROTECTED":
-                hint = "--force"
-            elif exc.reason == "LABEL_VERSION_MISMATCH" and "current_version" in exc.metadata:
-                hint = f"--expect {exc.metadata['current_version']}"
-            if not hint:
-                raise
-            raise FailedPreconditionError(
-                f"{exc.message} (on the command line: {hint})",
-                reason=exc.reason,
-                metadata=exc.metadata,
-            ) from exc
-
-    return run
 
 
 def _client(settings: Settings) -> GuardrailsClient:
@@ -186,12 +107,6 @@ def _client(settings: Settings) -> GuardrailsClient:
 
 
 # --- views ----------------------------------------------------------------------------------
-
-
-def _when(stamp: timestamp_pb2.Timestamp) -> str:
-    if not stamp.seconds and not stamp.nanos:
-        return "-"
-    return stamp.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _checks(policy: pb.Policy) -> str:
@@ -207,7 +122,7 @@ def _policies_table(policies: Sequence[pb.Policy], *, named: bool) -> str:
         (
             *([p.name] if named else []),
             f"v{p.version}",
-            _when(p.create_time),
+            when(p.create_time),
             p.author or "-",
             ", ".join(p.labels) or "-",
             _checks(p),
@@ -227,7 +142,7 @@ def _events_table(events: Sequence[pb.PolicyEvent]) -> str:
         return "no events"
     rows = [
         (
-            _when(e.event_time),
+            when(e.event_time),
             e.policy_name,
             _event_name(e.type),
             e.label or "-",
@@ -259,7 +174,7 @@ async def _push(args, settings: Settings, out: Output) -> int:
             client,
             files,
             labels=args.label,
-            author=_author(args),
+            author=_common.author(args),
             allow_protected=args.force,
             progress=progress,
         )
@@ -333,7 +248,7 @@ async def _show(args, settings: Settings, out: Output) -> int:
     policy = response.policy
     labels = tuple(lb for lb in policy.labels if lb not in _policy_sync.AUTOMATIC_LABELS)
     header = (
-        f"# {policy.name} v{policy.version}, {_when(policy.create_time)} by "
+        f"# {policy.name} v{policy.version}, {when(policy.create_time)} by "
         f"{policy.author or '-'}; labels: {', '.join(policy.labels) or '-'}\n"
     )
     out.result(
@@ -358,7 +273,7 @@ async def _labels(args, settings: Settings, out: Output) -> int:
     async with _client(settings) as client:
         response = await client.rpc.ListPolicyLabels(pb.ListPolicyLabelsRequest(name=args.name))
     rows = [
-        (lb.name, f"v{lb.version}", "yes" if lb.protected else "-", _when(lb.update_time))
+        (lb.name, f"v{lb.version}", "yes" if lb.protected else "-", when(lb.update_time))
         for lb in response.labels
     ]
     out.result(to_dict(response), human=table(("LABEL", "VERSION", "PROTECTED", "MOVED"), rows))
@@ -388,7 +303,7 @@ async def _label(args, settings: Settings, out: Output) -> int:
         label=args.label,
         version=args.version,
         allow_protected=args.force,
-        author=_author(args),
+        author=_common.author(args),
         reason=args.reason,
     )
     if args.expect is not None:
@@ -405,7 +320,7 @@ async def _rollback(args, settings: Settings, out: Output) -> int:
         name=args.name,
         label=args.label,
         allow_protected=args.force,
-        author=_author(args),
+        author=_common.author(args),
         reason=args.reason,
     )
     if args.to is not None:
@@ -430,7 +345,7 @@ async def _protect(args, settings: Settings, out: Output) -> int:
                 name=args.name,
                 label=args.label,
                 protected=not args.off,
-                author=_author(args),
+                author=_common.author(args),
                 reason=args.reason,
             )
         )

@@ -8,14 +8,12 @@ export (registry -> files that push reads back into the same versions).
 from __future__ import annotations
 
 import argparse
-import functools
-import os
 import sys
 from collections import Counter
 from pathlib import Path
 
 from llmops.v1 import prompt_registry_pb2 as pb
-from llmops_cli import _prompt_sync
+from llmops_cli import _common, _prompt_sync
 from llmops_cli._output import Output
 from llmops_cli._prompt_views import (
     diff_text,
@@ -24,16 +22,12 @@ from llmops_cli._prompt_views import (
     labels_table,
     messages_text,
     prompts_table,
-    table,
-    to_dict,
     version_text,
     versions_table,
 )
+from llmops_cli._views import table, to_dict
 from llmops_core import Settings, templates
-from llmops_core.errors import FailedPreconditionError
 from llmops_sdk import PromptRegistryClient, all_pages
-
-HISTORY_LIMIT = 50
 
 
 def add_commands(commands, common: argparse.ArgumentParser) -> None:
@@ -44,13 +38,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
         help="versioned prompts and labels, prompts as code",
         description="Versioned prompts and labels in the prompt registry; prompts as code.",
     )
-    sub = group.add_subparsers(dest="prompt_command", required=True, metavar="COMMAND")
-
-    def command(name: str, handler, summary: str) -> argparse.ArgumentParser:
-        parser = sub.add_parser(name, parents=[common], help=summary, description=summary)
-        # usage_error: mistakes argparse cannot see alone (exclusive groups of options) exit 2 too.
-        parser.set_defaults(handler=_with_cli_hints(handler), usage_error=parser.error)
-        return parser
+    command = _common.subcommands(group, "prompt_command", common)
 
     create = command("create", _create, "create a version from the command line")
     create.add_argument("name", help="prompt name, e.g. support/triage")
@@ -67,7 +55,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     create.add_argument("--temperature", type=float, help="sampling: temperature")
     create.add_argument("--tag", action="append", default=[], help="tag (repeatable)")
     create.add_argument("--message", default="", help="commit message")
-    _author_option(create)
+    _common.author_option(create)
 
     push = command("push", _push, "create versions from prompt files and move their labels")
     push.add_argument(
@@ -87,7 +75,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="report what would change, change nothing"
     )
     push.add_argument("--force", action="store_true", help="move protected labels too")
-    _author_option(push, "who pushes, where a file names no author")
+    _common.author_option(push, "who pushes, where a file names no author")
 
     export = command("export", _export, "write prompts as YAML files that push reads back")
     export.add_argument(
@@ -107,7 +95,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     show.add_argument("name")
     which = show.add_mutually_exclusive_group()
     which.add_argument("--label", default="", help="the version this label points at")
-    which.add_argument("--version", type=_version, default=0, help="this version")
+    which.add_argument("--version", type=_common.version, default=0, help="this version")
     show.add_argument("--sticky-key", default="", help="with a split label: the key to resolve")
 
     versions = command("versions", _versions, "list a prompt's versions, newest first")
@@ -118,14 +106,14 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
 
     diff = command("diff", _diff, "compare two versions")
     diff.add_argument("name")
-    diff.add_argument("from_version", type=_version, metavar="V1")
-    diff.add_argument("to_version", type=_version, metavar="V2")
+    diff.add_argument("from_version", type=_common.version, metavar="V1")
+    diff.add_argument("to_version", type=_common.version, metavar="V2")
 
     label = command("label", _label, "point a label at a version (compare-and-set with --expect)")
     label.add_argument("name")
     label.add_argument("label")
-    label.add_argument("version", type=_version)
-    _move_options(label)
+    label.add_argument("version", type=_common.version)
+    _common.move_options(label)
     label.add_argument(
         "--evaluation-run", default="", help="passed evaluation run, for a gated label"
     )
@@ -133,14 +121,16 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     rollback = command("rollback", _rollback, "move a label back to where it pointed before")
     rollback.add_argument("name")
     rollback.add_argument("label")
-    rollback.add_argument("--to", type=_version, help="this version instead of the previous one")
-    _move_options(rollback)
+    rollback.add_argument(
+        "--to", type=_common.version, help="this version instead of the previous one"
+    )
+    _common.move_options(rollback)
 
     render = command("render", _render, "fill a prompt's variables (default label: production)")
     render.add_argument("name")
     which = render.add_mutually_exclusive_group()
     which.add_argument("--label", default="", help="render the version of this label")
-    which.add_argument("--version", type=_version, default=0, help="render this version")
+    which.add_argument("--version", type=_common.version, default=0, help="render this version")
     render.add_argument(
         "--var",
         type=_variable,
@@ -154,20 +144,22 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     history = command("history", _history, "audit events, newest first")
     history.add_argument("name", nargs="?", default="", help="prompt (default: every prompt)")
     history.add_argument("--label", default="", help="only this label's moves")
-    history.add_argument("--limit", type=_positive, default=HISTORY_LIMIT, help="most events")
+    history.add_argument(
+        "--limit", type=_common.positive, default=_common.HISTORY_LIMIT, help="most events"
+    )
 
     protect = command("protect", _protect, "protect a label (moves then need --force)")
     protect.add_argument("name")
     protect.add_argument("label")
     protect.add_argument("--off", action="store_true", help="lift the protection")
     protect.add_argument("--reason", default="", help="why (audit log)")
-    _author_option(protect)
+    _common.author_option(protect)
 
     split = command("split", _split, "split a label's traffic over versions, e.g. v3=90 v4=10")
     split.add_argument("name")
     split.add_argument("label")
     split.add_argument("arms", nargs="+", type=_arm, metavar="VERSION=WEIGHT")
-    _move_options(split)
+    _common.move_options(split)
     split.add_argument(
         "--evaluation-run",
         action="append",
@@ -177,30 +169,6 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
 
 
 # --- argument types: a bad value exits 2 with argparse's usage message --------------------
-
-
-def _version(text: str) -> int:
-    number = text.removeprefix("v")
-    if not number.isdigit() or int(number) < 1:
-        raise argparse.ArgumentTypeError(f"expected a version like 3 or v3, not {text!r}")
-    return int(number)
-
-
-def _expected(text: str) -> int:
-    if text in ("0", "none"):
-        return 0
-    try:
-        return _version(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected the label's current version (3 or v3), or 0 for a new label, not {text!r}"
-        ) from None
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number, not {text!r}")
-    return int(text)
 
 
 def _names(text: str) -> list[str]:
@@ -220,50 +188,7 @@ def _arm(text: str) -> pb.LabelSplit:
         raise argparse.ArgumentTypeError(f"expected VERSION=WEIGHT like v3=90, not {text!r}")
     if not weight.isdigit() or int(weight) < 1:
         raise argparse.ArgumentTypeError(f"weight must be a positive whole number in {text!r}")
-    return pb.LabelSplit(version=_version(version), weight=int(weight))
-
-
-def _default_author() -> str:
-    return os.environ.get("USER") or os.environ.get("USERNAME") or "llmops-cli"
-
-
-def _author_option(parser: argparse.ArgumentParser, what: str = "who makes the change") -> None:
-    parser.add_argument("--author", default="", help=f"{what} (default: $USER)")
-
-
-def _move_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--expect",
-        type=_expected,
-        help="compare-and-set: the version the label points at now (0: it must not exist)",
-    )
-    parser.add_argument("--force", action="store_true", help="move a protected label")
-    parser.add_argument("--reason", default="", help="why (audit log)")
-    _author_option(parser)
-
-
-def _with_cli_hints(handler):
-    """Errors that name request fields (allow_protected, expected_version) also name the option."""
-
-    @functools.wraps(handler)
-    async def run(args, settings: Settings, out: Output) -> int:
-        try:
-            return await handler(args, settings, out)
-        except FailedPreconditionError as exc:
-            hint = ""
-            if exc.reason == "LABEL_PROTECTED":
-                hint = "--force"
-            elif exc.reason == "LABEL_VERSION_MISMATCH" and "current_version" in exc.metadata:
-                hint = f"--expect {exc.metadata['current_version']}"
-            if not hint:
-                raise
-            raise FailedPreconditionError(
-                f"{exc.message} (on the command line: {hint})",
-                reason=exc.reason,
-                metadata=exc.metadata,
-            ) from exc
-
-    return run
+    return pb.LabelSplit(version=_common.version(version), weight=int(weight))
 
 
 def _client(settings: Settings) -> PromptRegistryClient:
@@ -307,7 +232,7 @@ async def _create(args, settings: Settings, out: Output) -> int:
                 content=content,
                 tags=args.tag,
                 commit_message=args.message,
-                author=args.author or _default_author(),
+                author=_common.author(args),
             )
         )
     version = response.version
@@ -341,7 +266,7 @@ async def _push(args, settings: Settings, out: Output) -> int:
             client,
             files,
             labels=args.label,
-            author=args.author or _default_author(),
+            author=_common.author(args),
             dry_run=args.dry_run,
             allow_protected=args.force,
             progress=progress,
@@ -449,7 +374,7 @@ async def _label(args, settings: Settings, out: Output) -> int:
         label=args.label,
         version=args.version,
         allow_protected=args.force,
-        author=args.author or _default_author(),
+        author=_common.author(args),
         reason=args.reason,
         evaluation_run_id=args.evaluation_run,
     )
@@ -467,7 +392,7 @@ async def _rollback(args, settings: Settings, out: Output) -> int:
         name=args.name,
         label=args.label,
         allow_protected=args.force,
-        author=args.author or _default_author(),
+        author=_common.author(args),
         reason=args.reason,
     )
     if args.to is not None:
@@ -538,7 +463,7 @@ async def _protect(args, settings: Settings, out: Output) -> int:
                 name=args.name,
                 label=args.label,
                 protected=not args.off,
-                author=args.author or _default_author(),
+                author=_common.author(args),
                 reason=args.reason,
             )
         )
@@ -556,7 +481,7 @@ async def _split(args, settings: Settings, out: Output) -> int:
         label=args.label,
         splits=args.arms,
         allow_protected=args.force,
-        author=args.author or _default_author(),
+        author=_common.author(args),
         reason=args.reason,
         evaluation_run_ids=args.evaluation_run,
     )
