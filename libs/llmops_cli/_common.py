@@ -1,7 +1,8 @@
 """What the versioned-registry command groups (prompt, policy) share.
 
 Argument types (a bad value exits 2 with argparse's usage message), the author and
-label-move options, and errors that name the command-line option to use.
+label-move options, errors that name the command-line option to use, and how push and
+export report the files.
 """
 
 from __future__ import annotations
@@ -9,8 +10,12 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
+from llmops_cli._as_code import Exported, PushedFile
 from llmops_cli._output import Output
+from llmops_cli._views import table
 from llmops_core import Settings
 from llmops_core.errors import FailedPreconditionError
 
@@ -106,3 +111,58 @@ def with_cli_hints(handler):
             ) from exc
 
     return run
+
+
+# --- push and export output -----------------------------------------------------------------
+
+
+def push_progress(
+    out: Output, total: int, wording: Mapping[str, str]
+) -> Callable[[int, PushedFile], None]:
+    """A line per pushed file; ``wording`` renames statuses (a dry run's "would be created")."""
+
+    def progress(index: int, item: PushedFile) -> None:
+        if item.status == "failed":
+            out.line(f"[{index}/{total}] {item.path}: {item.name} failed: {item.error}")
+            return
+        moved = f"; {', '.join(item.labels_moved)} -> v{item.version}" if item.labels_moved else ""
+        out.line(
+            f"[{index}/{total}] {item.path}: {item.name} v{item.version} "
+            f"{wording.get(item.status, item.status)}{moved}"
+        )
+
+    return progress
+
+
+def push_summary(counts: Mapping[str, int], total: int, wording: Mapping[str, str]) -> str:
+    """``3 file(s): 1 created, 2 unchanged``: the statuses that occurred."""
+    return f"{total} file(s): " + ", ".join(
+        f"{n} {wording.get(s, s)}" for s, n in counts.items() if n
+    )
+
+
+def export_result(
+    out: Output, out_dir: Path, exported: Sequence[Exported], *, kind: str, kinds: str
+) -> None:
+    """The files export wrote: a table of ``kind`` (PROMPT, POLICY), or that there were no ``kinds``."""
+    rows = [(str(e.path), e.name, f"v{e.version}", ", ".join(e.labels) or "-") for e in exported]
+    out.result(
+        {
+            "out": str(out_dir),
+            "files": [
+                {
+                    "file": str(e.path),
+                    "name": e.name,
+                    "version": e.version,
+                    "labels": list(e.labels),
+                }
+                for e in exported
+            ],
+        },
+        human=(
+            table(("FILE", kind.upper(), "VERSION", "LABELS"), rows)
+            + f"\n{len(rows)} file(s) written"
+            if rows
+            else f"no {kinds} to export"
+        ),
+    )

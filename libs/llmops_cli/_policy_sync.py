@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmops.v1 import guardrails_pb2 as pb
-from llmops_core.errors import InvalidArgumentError, LlmopsError, NotFoundError
+from llmops_cli import _as_code
+from llmops_cli._as_code import AUTOMATIC_LABELS, Exported, status
+from llmops_core.errors import LlmopsError, NotFoundError
 from llmops_sdk import GuardrailsClient, all_pages
 from llmops_sdk.policy_files import (
     SUFFIX,
@@ -21,9 +23,6 @@ from llmops_sdk.policy_files import (
     policy_file_path,
     write_policy_file,
 )
-
-# Moved by the service itself on every new version; a file may not name it.
-AUTOMATIC_LABELS = ("latest",)
 
 
 @dataclass(frozen=True)
@@ -39,44 +38,19 @@ class Pushed:
 
     @property
     def status(self) -> str:
-        if self.error:
-            return "failed"
-        return "created" if self.created else "unchanged"
-
-
-@dataclass(frozen=True)
-class Exported:
-    path: Path
-    name: str
-    version: int
-    labels: tuple[str, ...] = ()
+        return status(error=self.error, created=self.created)
 
 
 def load_files(paths: Sequence[Path]) -> list[PolicyFile]:
-    """Parse every file before anything is pushed: one bad file changes nothing.
-
-    A folder stands for every ``*.yaml`` file under it, as ``export`` lays them out.
-    """
-    expanded: list[Path] = []
-    for path in map(Path, paths):
-        expanded += sorted(path.rglob(f"*{SUFFIX}")) if path.is_dir() else [path]
-    if not expanded:
-        raise InvalidArgumentError(f"no *{SUFFIX} policy files in {', '.join(map(str, paths))}")
-    files = [load_policy_file(p) for p in expanded]
-    seen: dict[str, Path] = {}
-    for loaded in files:
-        first = seen.setdefault(loaded.policy.name, loaded.path)
-        if first != loaded.path:
-            raise InvalidArgumentError(
-                f"{first} and {loaded.path} both declare policy '{loaded.policy.name}'; "
-                "keep one file per policy"
-            )
-        automatic = [lb for lb in loaded.labels if lb in AUTOMATIC_LABELS]
-        if automatic:
-            raise InvalidArgumentError(
-                f"{loaded.path}: label '{automatic[0]}' moves by itself; leave it out of labels"
-            )
-    return files
+    """Parse every file before anything is pushed: one bad file changes nothing."""
+    return _as_code.load_files(
+        paths,
+        kind="policy",
+        suffix=SUFFIX,
+        load=load_policy_file,
+        name_of=lambda loaded: loaded.policy.name,
+        labels_of=lambda loaded: loaded.labels,
+    )
 
 
 async def push(
@@ -93,16 +67,14 @@ async def push(
     ``labels`` are pointed at every file's version, besides the labels the file lists;
     ``author`` is recorded where a file names none.
     """
-    pushed = []
-    for index, loaded in enumerate(files, start=1):
+
+    async def push_one(loaded: PolicyFile) -> Pushed:
         try:
-            item = await _push_one(client, loaded, labels, author, allow_protected)
+            return await _push_one(client, loaded, labels, author, allow_protected)
         except LlmopsError as exc:
-            item = Pushed(loaded.path, loaded.policy.name, error=f"{exc} ({exc.reason})")
-        pushed.append(item)
-        if progress:
-            progress(index, item)
-    return pushed
+            return Pushed(loaded.path, loaded.policy.name, error=f"{exc} ({exc.reason})")
+
+    return await _as_code.push_each(files, push_one, progress)
 
 
 async def _push_one(

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmops.v1 import prompt_registry_pb2 as pb
-from llmops_core.errors import InvalidArgumentError, NotFoundError
+from llmops_cli import _as_code
+from llmops_cli._as_code import AUTOMATIC_LABELS, Exported, status
+from llmops_core.errors import NotFoundError
 from llmops_sdk import PromptRegistryClient
 from llmops_sdk.prompt_files import (
     SUFFIX,
@@ -24,56 +26,45 @@ from llmops_sdk.prompt_files import (
     write_prompt_file,
 )
 
-# Moved by the registry itself on every new version; a file may not name it.
-AUTOMATIC_LABELS = ("latest",)
-
 
 @dataclass(frozen=True)
 class Pushed:
-    """What pushing one file did."""
+    """What pushing one file did: the registry's import result for it."""
 
     path: Path
     result: pb.PromptImportResult
 
     @property
+    def name(self) -> str:
+        return self.result.name
+
+    @property
+    def version(self) -> int:
+        return self.result.version.version
+
+    @property
+    def labels_moved(self) -> tuple[str, ...]:
+        return tuple(self.result.labels_moved)
+
+    @property
+    def error(self) -> str:
+        return self.result.error
+
+    @property
     def status(self) -> str:
-        if self.result.error:
-            return "failed"
-        return "created" if self.result.created else "unchanged"
-
-
-@dataclass(frozen=True)
-class Exported:
-    path: Path
-    spec: pb.PromptSpec
-    version: int
+        return status(error=self.result.error, created=self.result.created)
 
 
 def load_files(paths: Sequence[Path]) -> list[PromptFile]:
-    """Parse every file before anything is pushed: one bad file changes nothing.
-
-    A folder stands for every ``*.yaml`` file under it, as ``export`` lays them out.
-    """
-    expanded: list[Path] = []
-    for path in map(Path, paths):
-        expanded += sorted(path.rglob(f"*{SUFFIX}")) if path.is_dir() else [path]
-    if not expanded:
-        raise InvalidArgumentError(f"no *{SUFFIX} prompt files in {', '.join(map(str, paths))}")
-    files = [load_prompt_file(p) for p in expanded]
-    seen: dict[str, Path] = {}
-    for loaded in files:
-        first = seen.setdefault(loaded.spec.name, loaded.path)
-        if first != loaded.path:
-            raise InvalidArgumentError(
-                f"{first} and {loaded.path} both declare prompt '{loaded.spec.name}'; "
-                "keep one file per prompt"
-            )
-        automatic = [lb for lb in loaded.spec.labels if lb in AUTOMATIC_LABELS]
-        if automatic:
-            raise InvalidArgumentError(
-                f"{loaded.path}: label '{automatic[0]}' moves by itself; leave it out of labels"
-            )
-    return files
+    """Parse every file before anything is pushed: one bad file changes nothing."""
+    return _as_code.load_files(
+        paths,
+        kind="prompt",
+        suffix=SUFFIX,
+        load=load_prompt_file,
+        name_of=lambda loaded: loaded.spec.name,
+        labels_of=lambda loaded: loaded.spec.labels,
+    )
 
 
 async def push(
@@ -91,8 +82,8 @@ async def push(
     ``labels`` are pointed at every file's version, besides the labels the file lists;
     ``author`` is recorded where a file names none.
     """
-    pushed = []
-    for index, loaded in enumerate(files, start=1):
+
+    async def push_one(loaded: PromptFile) -> Pushed:
         spec = pb.PromptSpec()
         spec.CopyFrom(loaded.spec)
         spec.labels.extend(lb for lb in labels if lb not in spec.labels)
@@ -104,11 +95,9 @@ async def push(
                 allow_protected=allow_protected,
             )
         )
-        item = Pushed(loaded.path, response.results[0])
-        pushed.append(item)
-        if progress:
-            progress(index, item)
-    return pushed
+        return Pushed(loaded.path, response.results[0])
+
+    return await _as_code.push_each(files, push_one, progress)
 
 
 async def export(
@@ -128,7 +117,8 @@ async def export(
         file_spec.labels.extend(lb for lb in spec.labels if lb not in AUTOMATIC_LABELS)
         path = prompt_file_path(out_dir, spec.name)
         write_prompt_file(path, file_spec)
-        exported.append(Exported(path, file_spec, await _version_of(client, spec, label)))
+        version = await _version_of(client, spec, label)
+        exported.append(Exported(path, spec.name, version, tuple(file_spec.labels)))
     return exported
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from llmops.v1 import guardrails_pb2 as pb
-from llmops_cli import _common, _policy_sync
+from llmops_cli import _as_code, _common, _policy_sync
 from llmops_cli._output import Output
 from llmops_cli._views import table, to_dict, when
 from llmops_core import Settings
@@ -161,14 +161,6 @@ def _events_table(events: Sequence[pb.PolicyEvent]) -> str:
 async def _push(args, settings: Settings, out: Output) -> int:
     files = _policy_sync.load_files(args.files)
     total = len(files)
-
-    def progress(index: int, item: _policy_sync.Pushed) -> None:
-        if item.error:
-            out.line(f"[{index}/{total}] {item.path}: {item.name} failed: {item.error}")
-            return
-        moved = f"; {', '.join(item.labels_moved)} -> v{item.version}" if item.labels_moved else ""
-        out.line(f"[{index}/{total}] {item.path}: {item.name} v{item.version} {item.status}{moved}")
-
     async with _client(settings) as client:
         pushed = await _policy_sync.push(
             client,
@@ -176,9 +168,9 @@ async def _push(args, settings: Settings, out: Output) -> int:
             labels=args.label,
             author=_common.author(args),
             allow_protected=args.force,
-            progress=progress,
+            progress=_common.push_progress(out, total, {}),
         )
-    counts = {s: sum(p.status == s for p in pushed) for s in ("created", "unchanged", "failed")}
+    counts = _as_code.counts(pushed)
     out.result(
         {
             "files": [
@@ -194,7 +186,7 @@ async def _push(args, settings: Settings, out: Output) -> int:
             ],
             **counts,
         },
-        human=f"{total} file(s): " + ", ".join(f"{n} {s}" for s, n in counts.items() if n),
+        human=_common.push_summary(counts, total, {}),
     )
     return 1 if counts["failed"] else 0
 
@@ -202,26 +194,7 @@ async def _push(args, settings: Settings, out: Output) -> int:
 async def _export(args, settings: Settings, out: Output) -> int:
     async with _client(settings) as client:
         exported = await _policy_sync.export(client, args.out, args.names, label=args.label)
-    rows = [(str(e.path), e.name, f"v{e.version}", ", ".join(e.labels) or "-") for e in exported]
-    out.result(
-        {
-            "out": str(args.out),
-            "files": [
-                {
-                    "file": str(e.path),
-                    "name": e.name,
-                    "version": e.version,
-                    "labels": list(e.labels),
-                }
-                for e in exported
-            ],
-        },
-        human=(
-            table(("FILE", "POLICY", "VERSION", "LABELS"), rows) + f"\n{len(rows)} file(s) written"
-            if rows
-            else "no policies to export"
-        ),
-    )
+    _common.export_result(out, args.out, exported, kind="policy", kinds="policies")
     return 0
 
 

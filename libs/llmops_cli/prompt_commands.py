@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from llmops.v1 import prompt_registry_pb2 as pb
-from llmops_cli import _common, _prompt_sync
+from llmops_cli import _as_code, _common, _prompt_sync
 from llmops_cli._output import Output
 from llmops_cli._prompt_views import (
     diff_text,
@@ -25,7 +25,7 @@ from llmops_cli._prompt_views import (
     version_text,
     versions_table,
 )
-from llmops_cli._views import table, to_dict
+from llmops_cli._views import to_dict
 from llmops_core import Settings, templates
 from llmops_sdk import PromptRegistryClient, all_pages
 
@@ -249,18 +249,6 @@ async def _push(args, settings: Settings, out: Output) -> int:
     files = _prompt_sync.load_files(args.files)
     total = len(files)
     wording = {"created": "would be created", "unchanged": "unchanged"} if args.dry_run else {}
-
-    def progress(index: int, item: _prompt_sync.Pushed) -> None:
-        result = item.result
-        if item.status == "failed":
-            out.line(f"[{index}/{total}] {item.path}: {result.name} failed: {result.error}")
-            return
-        moved = f"; {', '.join(result.labels_moved)} -> v{result.version.version}"
-        out.line(
-            f"[{index}/{total}] {item.path}: {result.name} v{result.version.version} "
-            f"{wording.get(item.status, item.status)}" + (moved if result.labels_moved else "")
-        )
-
     async with _client(settings) as client:
         pushed = await _prompt_sync.push(
             client,
@@ -269,10 +257,9 @@ async def _push(args, settings: Settings, out: Output) -> int:
             author=_common.author(args),
             dry_run=args.dry_run,
             allow_protected=args.force,
-            progress=progress,
+            progress=_common.push_progress(out, total, wording),
         )
-    counts = {s: sum(p.status == s for p in pushed) for s in ("created", "unchanged", "failed")}
-    summary = ", ".join(f"{n} {wording.get(s, s)}" for s, n in counts.items() if n)
+    counts = _as_code.counts(pushed)
     out.result(
         {
             "dry_run": args.dry_run,
@@ -281,7 +268,7 @@ async def _push(args, settings: Settings, out: Output) -> int:
             ],
             **counts,
         },
-        human=f"{total} file(s): {summary}"
+        human=_common.push_summary(counts, total, wording)
         + (" (dry run: nothing changed)" if args.dry_run else ""),
     )
     return 1 if counts["failed"] else 0
@@ -290,29 +277,7 @@ async def _push(args, settings: Settings, out: Output) -> int:
 async def _export(args, settings: Settings, out: Output) -> int:
     async with _client(settings) as client:
         exported = await _prompt_sync.export(client, args.out, args.names, label=args.label)
-    rows = [
-        (str(e.path), e.spec.name, f"v{e.version}", ", ".join(e.spec.labels) or "-")
-        for e in exported
-    ]
-    out.result(
-        {
-            "out": str(args.out),
-            "files": [
-                {
-                    "file": str(e.path),
-                    "name": e.spec.name,
-                    "version": e.version,
-                    "labels": list(e.spec.labels),
-                }
-                for e in exported
-            ],
-        },
-        human=(
-            table(("FILE", "PROMPT", "VERSION", "LABELS"), rows) + f"\n{len(rows)} file(s) written"
-            if rows
-            else "no prompts to export"
-        ),
-    )
+    _common.export_result(out, args.out, exported, kind="prompt", kinds="prompts")
     return 0
 
 
