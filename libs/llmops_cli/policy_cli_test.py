@@ -6,25 +6,16 @@ child calls back into this process's event loop, so every run waits in a thread.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis.asyncio as redis
-import yaml
 
 from guardrails.main import create_server
-from llmops_core.testing import serving
+from llmops_cli.cli_testing import cli_against, write
 from llmops_sdk.policy_files import load_policy_file
-from llmops_stack._process import child_python_path
-
-ENV = dict(os.environ, PYTHONPATH=child_python_path())
 
 POLICY_FILE = """\
 name: {name}
@@ -48,64 +39,18 @@ commit_message: First cut
 """
 
 
-class Cli:
-    """Runs ``llmops --config <file> policy ...`` against the test's service."""
-
-    def __init__(self, config: Path) -> None:
-        self.config = config
-
-    async def run(self, *args: str, as_json: bool = True) -> subprocess.CompletedProcess:
-        command = [sys.executable, "-m", "llmops_cli", "--config", str(self.config)]
-        command += ["--json"] if as_json else []
-        return await asyncio.to_thread(
-            subprocess.run,
-            [*command, "policy", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=ENV,
-        )
-
-    async def json(self, *args: str) -> tuple[int, Any]:
-        done = await self.run(*args)
-        try:
-            return done.returncode, json.loads(done.stdout)
-        except json.JSONDecodeError:
-            pytest.fail(f"not JSON (rc {done.returncode}):\n{done.stdout}\n{done.stderr}")
-
-    async def ok(self, *args: str) -> Any:
-        code, data = await self.json(*args)
-        assert code == 0, data
-        return data
-
-
 @pytest.fixture
 async def cli(settings, tmp_path):
-    async with serving(create_server(settings)) as address:
-        config = tmp_path / "llmops.yaml"
-        port = int(address.rsplit(":", 1)[1])
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "data_dir": str(tmp_path / "data"),
-                    "redis": {"url": settings.redis.url},
-                    "guardrails": {"port": port},
-                }
-            )
-        )
-        yield Cli(config)
+    async with cli_against(
+        create_server(settings), settings, tmp_path, group="policy", service="guardrails"
+    ) as cli:
+        yield cli
 
 
 @pytest.fixture
 def name() -> str:
     """A policy of this test alone (the test Redis is shared by the session)."""
     return f"t{uuid.uuid4().hex[:10]}"
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
 
 
 async def _policy_keys(url: str) -> dict[bytes, bytes]:
@@ -118,7 +63,7 @@ async def _policy_keys(url: str) -> dict[bytes, bytes]:
 
 
 async def test_push_then_export_is_a_round_trip_onto_the_same_version(cli, name, tmp_path):
-    source = _write(tmp_path / "policies" / f"{name}.yaml", POLICY_FILE.format(name=name))
+    source = write(tmp_path / "policies" / f"{name}.yaml", POLICY_FILE.format(name=name))
     first = await cli.ok("push", str(source), "--author", "ci")
     assert (first["created"], first["unchanged"], first["failed"]) == (1, 0, 0)
     [pushed] = first["files"]
@@ -144,9 +89,9 @@ async def test_push_then_export_is_a_round_trip_onto_the_same_version(cli, name,
 
 
 async def test_labels_rollback_diff_and_history_from_the_command_line(cli, name, tmp_path):
-    source = _write(tmp_path / f"{name}.yaml", POLICY_FILE.format(name=name))
+    source = write(tmp_path / f"{name}.yaml", POLICY_FILE.format(name=name))
     await cli.ok("push", str(source))
-    _write(source, POLICY_FILE.format(name=name).replace("threshold: 0.7", "threshold: 0.9"))
+    write(source, POLICY_FILE.format(name=name).replace("threshold: 0.7", "threshold: 0.9"))
     assert (await cli.ok("push", str(source)))["files"][0]["version"] == 2
 
     assert (await cli.ok("label", name, "production", "1", "--expect", "0"))["label"][
@@ -176,9 +121,9 @@ async def test_labels_rollback_diff_and_history_from_the_command_line(cli, name,
 
 
 async def test_bad_files_are_refused_before_anything_is_pushed(cli, name, tmp_path, settings):
-    good = _write(tmp_path / "a.yaml", POLICY_FILE.format(name=name))
-    broken = _write(tmp_path / "b.yaml", "name: x\ninput: [check: pii\n")
-    misspelt = _write(
+    good = write(tmp_path / "a.yaml", POLICY_FILE.format(name=name))
+    broken = write(tmp_path / "b.yaml", "name: x\ninput: [check: pii\n")
+    misspelt = write(
         tmp_path / "c.yaml", f"name: {name}-c\ninput:\n  - check: pii\n    treshold: 1\n"
     )
     before = await _policy_keys(settings.redis.url)
@@ -187,7 +132,7 @@ async def test_bad_files_are_refused_before_anything_is_pushed(cli, name, tmp_pa
         assert code == 1 and message in data["error"] and str(bad) in data["error"]
     assert await _policy_keys(settings.redis.url) == before
 
-    unknown = _write(
+    unknown = write(
         tmp_path / "d.yaml", POLICY_FILE.format(name=f"{name}-d").replace("- pii", "- no-such")
     )
     code, data = await cli.json("push", str(unknown))

@@ -6,32 +6,21 @@ child calls back into this process's event loop, so every run waits in a thread.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from llmops.v1 import common_pb2
 from llmops.v1 import prompt_registry_pb2 as pb
+from llmops_cli.cli_testing import cli_against, write
 from llmops_core.errors import InvalidArgumentError
-from llmops_core.testing import serving
 from llmops_sdk.prompt_files import (
     dump_prompt_file,
     load_prompt_file,
     prompt_file_path,
     read_prompt_file,
 )
-from llmops_stack._process import child_python_path
 from prompt_registry.main import create_server
-
-ENV = dict(os.environ, PYTHONPATH=child_python_path())
 
 CHAT_FILE = """\
 name: {name}
@@ -60,52 +49,12 @@ commit_message: Summaries
 """
 
 
-class Cli:
-    """Runs ``llmops --config <file> prompt ...`` against the test's registry."""
-
-    def __init__(self, config: Path) -> None:
-        self.config = config
-
-    async def run(self, *args: str, as_json: bool = True) -> subprocess.CompletedProcess:
-        command = [sys.executable, "-m", "llmops_cli", "--config", str(self.config)]
-        command += ["--json"] if as_json else []
-        return await asyncio.to_thread(
-            subprocess.run,
-            [*command, "prompt", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=ENV,
-        )
-
-    async def json(self, *args: str) -> tuple[int, Any]:
-        done = await self.run(*args)
-        try:
-            return done.returncode, json.loads(done.stdout)
-        except json.JSONDecodeError:
-            pytest.fail(f"not JSON (rc {done.returncode}):\n{done.stdout}\n{done.stderr}")
-
-    async def ok(self, *args: str) -> Any:
-        code, data = await self.json(*args)
-        assert code == 0, data
-        return data
-
-
 @pytest.fixture
 async def cli(settings, tmp_path):
-    async with serving(create_server(settings)) as address:
-        config = tmp_path / "llmops.yaml"
-        port = int(address.rsplit(":", 1)[1])
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "data_dir": str(tmp_path / "data"),
-                    "redis": {"url": settings.redis.url},
-                    "prompt_registry": {"port": port},
-                }
-            )
-        )
-        yield Cli(config)
+    async with cli_against(
+        create_server(settings), settings, tmp_path, group="prompt", service="prompt_registry"
+    ) as cli:
+        yield cli
 
 
 @pytest.fixture
@@ -114,15 +63,9 @@ def folder() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
 
 
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
 async def test_push_twice_creates_once_and_moves_labels_once(cli, folder, tmp_path):
-    chat = _write(tmp_path / "p/answer.yaml", CHAT_FILE.format(name=f"{folder}/answer"))
-    text = _write(tmp_path / "p/sub/summary.yaml", TEXT_FILE.format(name=f"{folder}/sub/summary"))
+    chat = write(tmp_path / "p/answer.yaml", CHAT_FILE.format(name=f"{folder}/answer"))
+    text = write(tmp_path / "p/sub/summary.yaml", TEXT_FILE.format(name=f"{folder}/sub/summary"))
 
     first = await cli.ok("push", str(chat), str(text), "--label", "dev", "--author", "ci")
     assert (first["created"], first["unchanged"], first["failed"]) == (2, 0, 0)
@@ -145,7 +88,7 @@ async def test_push_twice_creates_once_and_moves_labels_once(cli, folder, tmp_pa
     assert [v["version"] for v in versions["versions"]] == [1]
 
     # A changed file is a new version; the labels it lists follow it.
-    _write(chat, CHAT_FILE.format(name=f"{folder}/answer").replace("only", "alone"))
+    write(chat, CHAT_FILE.format(name=f"{folder}/answer").replace("only", "alone"))
     third = await cli.ok("push", str(chat))
     assert third["files"][0]["version"]["version"] == 2
     assert third["files"][0]["labels_moved"] == ["staging"]
@@ -154,7 +97,7 @@ async def test_push_twice_creates_once_and_moves_labels_once(cli, folder, tmp_pa
 
 
 async def test_push_dry_run_changes_nothing(cli, folder, tmp_path):
-    chat = _write(tmp_path / "answer.yaml", CHAT_FILE.format(name=f"{folder}/answer"))
+    chat = write(tmp_path / "answer.yaml", CHAT_FILE.format(name=f"{folder}/answer"))
     dry = await cli.ok("push", "--dry-run", str(chat))
     assert dry["dry_run"] is True and dry["created"] == 1
     code, missing = await cli.json("versions", f"{folder}/answer")
@@ -179,7 +122,7 @@ async def test_export_then_push_is_a_round_trip_onto_the_same_versions(cli, fold
         "0.7",
     )
     await cli.ok("label", name, "production", "1")
-    chat = _write(tmp_path / "src/answer.yaml", CHAT_FILE.format(name=f"{folder}/answer"))
+    chat = write(tmp_path / "src/answer.yaml", CHAT_FILE.format(name=f"{folder}/answer"))
     await cli.ok("push", str(chat))
 
     out = tmp_path / "exported"
@@ -382,14 +325,14 @@ async def test_bad_input_is_a_usage_error(cli, folder, tmp_path):
     assert code == 1 and "no *.yaml prompt files" in empty["error"]
     code, missing = await cli.json("push", str(tmp_path / "missing.yaml"))
     assert code == 1 and "missing.yaml" in missing["error"]
-    typo = _write(tmp_path / "typo.yaml", f"name: {folder}/a\ntemplate: hi\nlabel: [prod]\n")
+    typo = write(tmp_path / "typo.yaml", f"name: {folder}/a\ntemplate: hi\nlabel: [prod]\n")
     code, bad = await cli.json("push", str(typo))
     assert code == 1 and "unknown key(s) label" in bad["error"]
-    auto = _write(tmp_path / "auto.yaml", f"name: {folder}/a\ntemplate: hi\nlabels: [latest]\n")
+    auto = write(tmp_path / "auto.yaml", f"name: {folder}/a\ntemplate: hi\nlabels: [latest]\n")
     code, bad = await cli.json("push", str(auto))
     assert code == 1 and "'latest' moves by itself" in bad["error"]
     # Nothing was pushed: files are checked before the first change.
-    good = _write(tmp_path / "good.yaml", f"name: {folder}/b\ntemplate: hi\n")
+    good = write(tmp_path / "good.yaml", f"name: {folder}/b\ntemplate: hi\n")
     code, _ = await cli.json("push", str(good), str(typo))
     assert code == 1
     code, _ = await cli.json("versions", f"{folder}/b")
