@@ -41,9 +41,6 @@ from guardrails import policy_diff
 from guardrails.catalog import CheckCatalog
 from guardrails.policy import CheckSettings, PolicyVersion
 from guardrails.policy_rules import (
-    check_audit_fields,
-    check_expected,
-    check_label,
     check_movable_label,
     check_name,
     check_version,
@@ -51,6 +48,11 @@ from guardrails.policy_rules import (
 )
 from llmops_core import LabelRecord, PromptEventRecord, PromptInfo, PromptRecord, get_logger, paging
 from llmops_core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
+from llmops_core.versioning import (
+    check_audit_fields,
+    check_expected,
+    check_label,
+)
 
 DEFAULT_LABEL = "production"
 FALLBACK_LABEL = "latest"

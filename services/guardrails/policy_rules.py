@@ -18,20 +18,23 @@ from typing import Any
 from guardrails.catalog import CheckCatalog
 from guardrails.policy import FAILURE_MODES, CheckSettings, PolicyVersion, StreamingSettings
 from llmops_core.errors import InvalidArgumentError
+from llmops_core.versioning import (
+    AUTOMATIC_LABELS,
+    MAX_AUTHOR_CHARS,
+    MAX_MESSAGE_CHARS,
+    check_label,
+    check_length,
+)
 
 MAX_NAME_CHARS = 100
 MAX_DESCRIPTION_CHARS = 4000
-MAX_MESSAGE_CHARS = 2000  # commit messages and reasons
-MAX_AUTHOR_CHARS = 200
 MAX_CHECKS_PER_STAGE = 32
 MAX_CONTENT_BYTES = 256 * 1024  # the whole version as JSON, options included
 MAX_TIME_MS = 60_000.0
 MAX_WINDOW_CHARS = 100_000
-AUTOMATIC_LABELS = ("latest",)
 # Knobs a policy sets on the check itself; the plugin's config holds their defaults only.
 POLICY_KNOBS = {"action": "action", "threshold": "threshold", "fail_open": "failure_mode"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-_LABEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 
 
 def check_name(name: str, field: str = "name") -> str:
@@ -52,15 +55,6 @@ def check_name(name: str, field: str = "name") -> str:
     return name
 
 
-def check_label(label: str) -> None:
-    if not _LABEL.match(label):
-        raise InvalidArgumentError(
-            f"label '{label[:80]}' is not a valid label name: use 1 to 63 lowercase letters, "
-            "digits, '.', '_' and '-', starting with a letter or digit",
-            reason="INVALID_LABEL",
-        )
-
-
 def check_movable_label(label: str) -> None:
     check_label(label)
     if label in AUTOMATIC_LABELS:
@@ -76,29 +70,6 @@ def check_version(version: int, field: str = "version") -> None:
         raise InvalidArgumentError(
             f"{field} is {version}; give a version number (from 1)", reason="INVALID_VERSION"
         )
-
-
-def check_expected(expected_version: int | None) -> None:
-    if expected_version is not None and expected_version < 0:
-        raise InvalidArgumentError(
-            f"expected_version is {expected_version}; give 0 (the label must not exist yet), "
-            "the label's current version, or leave it unset for no check",
-            reason="INVALID_VERSION",
-        )
-
-
-def check_length(value: str, field: str, most: int) -> None:
-    if len(value) > most:
-        raise InvalidArgumentError(
-            f"{field} has {len(value)} characters; the limit is {most}",
-            reason="FIELD_TOO_LONG",
-            metadata={"field": field, "limit": str(most)},
-        )
-
-
-def check_audit_fields(author: str, reason: str) -> None:
-    check_length(author, "author", MAX_AUTHOR_CHARS)
-    check_length(reason, "reason", MAX_MESSAGE_CHARS)
 
 
 def normalise(policy: PolicyVersion, catalog: CheckCatalog) -> PolicyVersion:

@@ -5,10 +5,7 @@ from __future__ import annotations
 from guardrails import convert
 from guardrails.policies import PolicyRegistry
 from llmops.v1 import guardrails_pb2 as pb
-
-
-def _optional(request, field: str) -> int | None:
-    return getattr(request, field) if request.HasField(field) else None
+from llmops_core.versioning import optional_version
 
 
 class PolicyRpcs:
@@ -47,7 +44,7 @@ class PolicyRpcs:
             request.name,
             request.label,
             request.version,
-            expected_version=_optional(request, "expected_version"),
+            expected_version=optional_version(request, "expected_version"),
             allow_protected=request.allow_protected,
             author=request.author,
             reason=request.reason,
@@ -58,8 +55,8 @@ class PolicyRpcs:
         label, previous = await self.policies.rollback_label(
             request.name,
             request.label,
-            version=_optional(request, "version"),
-            expected_version=_optional(request, "expected_version"),
+            version=optional_version(request, "version"),
+            expected_version=optional_version(request, "expected_version"),
             allow_protected=request.allow_protected,
             author=request.author,
             reason=request.reason,

@@ -12,29 +12,17 @@ from collections.abc import Sequence
 
 from llmops_core import PromotionGateRecord
 from llmops_core.errors import InvalidArgumentError
+from llmops_core.versioning import AUTOMATIC_LABELS, check_label, check_length
 
 MAX_TAGS = 32
 MAX_TAG_CHARS = 64
-MAX_AUTHOR_CHARS = 200
-MAX_MESSAGE_CHARS = 2000  # commit messages and reasons
 MAX_SPLITS = 10
 MAX_WEIGHT = 1_000_000
 MAX_STICKY_KEY_CHARS = 1000
 MAX_RUN_ID_CHARS = 200
-AUTOMATIC_LABELS = ("latest",)
 DEFAULT_LABEL = "production"
-_LABEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _PREFIX = re.compile(r"^[a-z0-9._/-]{0,200}$")
 _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
-
-
-def check_label(label: str) -> None:
-    if not _LABEL.match(label):
-        raise InvalidArgumentError(
-            f"label '{label[:80]}' is not a valid label name: use 1 to 63 lowercase letters, "
-            "digits, '.', '_' and '-', starting with a letter or digit",
-            reason="INVALID_LABEL",
-        )
 
 
 def check_movable_label(label: str) -> None:
@@ -44,15 +32,6 @@ def check_movable_label(label: str) -> None:
             f"label '{label}' is maintained automatically (it follows every new version) and "
             "cannot be set, split, rolled back, protected, gated or deleted; use another label",
             reason="AUTOMATIC_LABEL",
-        )
-
-
-def check_expected(expected_version: int | None) -> None:
-    if expected_version is not None and expected_version < 0:
-        raise InvalidArgumentError(
-            f"expected_version is {expected_version}; give 0 (the label must not exist yet), "
-            "the label's current version, or leave it unset for no check",
-            reason="INVALID_VERSION",
         )
 
 
@@ -136,20 +115,6 @@ def check_tags(tags: Sequence[str]) -> tuple[str, ...]:
                 reason="INVALID_TAG",
             )
     return tuple(dict.fromkeys(tags))
-
-
-def check_length(value: str, field: str, most: int) -> None:
-    if len(value) > most:
-        raise InvalidArgumentError(
-            f"{field} has {len(value)} characters; the limit is {most}",
-            reason="FIELD_TOO_LONG",
-            metadata={"field": field, "limit": str(most)},
-        )
-
-
-def check_audit_fields(author: str, reason: str) -> None:
-    check_length(author, "author", MAX_AUTHOR_CHARS)
-    check_length(reason, "reason", MAX_MESSAGE_CHARS)
 
 
 def check_event_position(position: str | None) -> str | None:

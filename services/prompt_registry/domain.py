@@ -26,18 +26,20 @@ from llmops_core import (
     templates,
 )
 from llmops_core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
+from llmops_core.versioning import (
+    MAX_AUTHOR_CHARS,
+    MAX_MESSAGE_CHARS,
+    check_audit_fields,
+    check_expected,
+    check_label,
+    check_length,
+)
 from prompt_registry import diff, gates
 from prompt_registry.checks import (
     DEFAULT_LABEL,
-    MAX_AUTHOR_CHARS,
-    MAX_MESSAGE_CHARS,
     MAX_STICKY_KEY_CHARS,
-    check_audit_fields,
     check_event_position,
-    check_expected,
     check_gate,
-    check_label,
-    check_length,
     check_movable_label,
     check_prefix,
     check_run_ids,

@@ -17,11 +17,13 @@ from llmops_core.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
-from prompt_registry.checks import (
+from llmops_core.versioning import (
     AUTOMATIC_LABELS,
     MAX_AUTHOR_CHARS,
     check_label,
     check_length,
+)
+from prompt_registry.checks import (
     check_movable_label,
     check_prefix,
     check_tags,

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from llmops.v1 import common_pb2, prompt_registry_pb2_grpc
 from llmops.v1 import prompt_registry_pb2 as pb
+from llmops_core.versioning import optional_version
 from prompt_registry import convert
 from prompt_registry.domain import AuditFilter, PromptRegistry
 from prompt_registry.prompts_as_code import export_prompts, import_prompts
-
-
-def _optional(request, field: str) -> int | None:
-    return getattr(request, field) if request.HasField(field) else None
 
 
 class PromptRegistryServicer(prompt_registry_pb2_grpc.PromptRegistryServiceServicer):
@@ -93,7 +90,7 @@ class PromptRegistryServicer(prompt_registry_pb2_grpc.PromptRegistryServiceServi
             request.name,
             request.label,
             request.version,
-            expected_version=_optional(request, "expected_version"),
+            expected_version=optional_version(request, "expected_version"),
             author=request.author,
             reason=request.reason,
             allow_protected=request.allow_protected,
@@ -106,7 +103,7 @@ class PromptRegistryServicer(prompt_registry_pb2_grpc.PromptRegistryServiceServi
             request.name,
             request.label,
             [(arm.version, arm.weight) for arm in request.splits],
-            expected_version=_optional(request, "expected_version"),
+            expected_version=optional_version(request, "expected_version"),
             author=request.author,
             reason=request.reason,
             allow_protected=request.allow_protected,
@@ -118,8 +115,8 @@ class PromptRegistryServicer(prompt_registry_pb2_grpc.PromptRegistryServiceServi
         label, previous = await self.registry.rollback_label(
             request.name,
             request.label,
-            version=_optional(request, "version"),
-            expected_version=_optional(request, "expected_version"),
+            version=optional_version(request, "version"),
+            expected_version=optional_version(request, "expected_version"),
             author=request.author,
             reason=request.reason,
             allow_protected=request.allow_protected,
@@ -153,7 +150,7 @@ class PromptRegistryServicer(prompt_registry_pb2_grpc.PromptRegistryServiceServi
         await self.registry.delete_label(
             request.name,
             request.label,
-            expected_version=_optional(request, "expected_version"),
+            expected_version=optional_version(request, "expected_version"),
             allow_protected=request.allow_protected,
             author=request.author,
             reason=request.reason,
