@@ -11,10 +11,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-import redis.asyncio as redis
 
 from guardrails.main import create_server
 from llmops_cli.cli_testing import cli_against, write
+from llmops_core.testing import redis_snapshot
 from llmops_sdk.policy_files import load_policy_file
 
 POLICY_FILE = """\
@@ -51,15 +51,6 @@ async def cli(settings, tmp_path):
 def name() -> str:
     """A policy of this test alone (the test Redis is shared by the session)."""
     return f"t{uuid.uuid4().hex[:10]}"
-
-
-async def _policy_keys(url: str) -> dict[bytes, bytes]:
-    connection = redis.Redis.from_url(url)
-    try:
-        keys = [key async for key in connection.scan_iter(match="llmops:policy*")]
-        return {key: await connection.dump(key) for key in keys}
-    finally:
-        await connection.aclose()
 
 
 async def test_push_then_export_is_a_round_trip_onto_the_same_version(cli, name, tmp_path):
@@ -126,11 +117,11 @@ async def test_bad_files_are_refused_before_anything_is_pushed(cli, name, tmp_pa
     misspelt = write(
         tmp_path / "c.yaml", f"name: {name}-c\ninput:\n  - check: pii\n    treshold: 1\n"
     )
-    before = await _policy_keys(settings.redis.url)
+    before = await redis_snapshot(settings.redis.url, "llmops:policy*")
     for bad, message in ((broken, "cannot read the policy file"), (misspelt, "unknown key")):
         code, data = await cli.json("push", str(good), str(bad))
         assert code == 1 and message in data["error"] and str(bad) in data["error"]
-    assert await _policy_keys(settings.redis.url) == before
+    assert await redis_snapshot(settings.redis.url, "llmops:policy*") == before
 
     unknown = write(
         tmp_path / "d.yaml", POLICY_FILE.format(name=f"{name}-d").replace("- pii", "- no-such")
@@ -139,4 +130,4 @@ async def test_bad_files_are_refused_before_anything_is_pushed(cli, name, tmp_pa
     assert code == 1 and data["failed"] == 1
     assert "unknown check 'no-such'" in data["files"][0]["error"]
     assert "pii" in data["files"][0]["error"]  # the checks that exist
-    assert await _policy_keys(settings.redis.url) == before
+    assert await redis_snapshot(settings.redis.url, "llmops:policy*") == before

@@ -1,10 +1,12 @@
-"""Public test helpers: run a real llmops server on a free port, capture structured logs."""
+"""Public test helpers: run a real llmops server on a free port, capture structured logs,
+snapshot a Redis database."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
 
+import redis.asyncio as redis
 from structlog.testing import capture_logs
 
 from llmops_core._server import GrpcServer
@@ -20,4 +22,19 @@ async def serving(server: GrpcServer) -> AsyncIterator[str]:
         await server.stop(grace=0)
 
 
-__all__ = ["capture_logs", "serving"]
+async def redis_snapshot(url: str, match: str | None = None) -> dict[bytes, bytes]:
+    """Every key of the Redis database (or those matching ``match``) with its serialised value.
+
+    Two snapshots are equal when nothing was stored, changed or deleted in between.
+    """
+    connection = redis.Redis.from_url(url)
+    try:
+        return {
+            key: await connection.dump(key)
+            async for key in connection.scan_iter(match=match, count=1000)
+        }
+    finally:
+        await connection.aclose()
+
+
+__all__ = ["capture_logs", "redis_snapshot", "serving"]

@@ -9,7 +9,7 @@ import redis.asyncio as redis
 from guardrails.main import create_server
 from guardrails.policies import PolicyRegistry
 from guardrails.policy import CheckSettings, PolicyVersion
-from guardrails.policy_testing import BLOCK, create, policy, registry, snapshot
+from guardrails.policy_testing import BLOCK, create, policy, registry
 from llmops.v1 import guardrails_pb2 as pb
 from llmops_core.errors import (
     FailedPreconditionError,
@@ -17,7 +17,7 @@ from llmops_core.errors import (
     NotFoundError,
     ResourceExhaustedError,
 )
-from llmops_core.testing import serving
+from llmops_core.testing import redis_snapshot, serving
 from llmops_sdk import GuardrailsClient
 
 _NAME = "bad-input"  # created by the fixture: versions 1 and 2, production -> 1
@@ -210,19 +210,19 @@ async def client(settings):
 async def test_a_bad_request_is_refused_and_changes_nothing(
     client, settings, method, request_, error, message
 ):
-    before = await snapshot(settings.redis.url)
+    before = await redis_snapshot(settings.redis.url)
     call = getattr(client.rpc, method)
     if message is None:  # a control: the same request shape, valid, is accepted
         await call(request_)
-        assert await snapshot(settings.redis.url) != before
+        assert await redis_snapshot(settings.redis.url) != before
         return
     with pytest.raises(error, match=message):
         await call(request_)
-    assert await snapshot(settings.redis.url) == before
+    assert await redis_snapshot(settings.redis.url) == before
 
 
 async def test_a_10_mb_description_is_refused_before_anything_is_stored(client, settings):
-    before = await snapshot(settings.redis.url)
+    before = await redis_snapshot(settings.redis.url)
     huge = _with(_set("description", "x" * 10_000_000))
     # Over the service's message size limit: gRPC refuses it before the service reads it.
     with pytest.raises(ResourceExhaustedError):
@@ -234,13 +234,13 @@ async def test_a_10_mb_description_is_refused_before_anything_is_stored(client, 
             await policies.create(PolicyVersion(name=_NAME, description="x" * 10_000_000))
     finally:
         await store.close()
-    assert await snapshot(settings.redis.url) == before
+    assert await redis_snapshot(settings.redis.url) == before
 
 
 async def test_a_policy_too_large_as_a_whole_is_refused(client, settings):
     # 1,500 phrases of 200 characters: the check's own limits pass, the whole does not.
     phrases = [f"phrase {i:04d} " + "x" * 188 for i in range(1500)]
-    before = await snapshot(settings.redis.url)
+    before = await redis_snapshot(settings.redis.url)
     policies, store = registry(settings)
     try:
         with pytest.raises(InvalidArgumentError, match="bytes as JSON; the limit is 262144"):
@@ -252,7 +252,7 @@ async def test_a_policy_too_large_as_a_whole_is_refused(client, settings):
             )
     finally:
         await store.close()
-    assert await snapshot(settings.redis.url) == before
+    assert await redis_snapshot(settings.redis.url) == before
 
 
 async def test_the_registry_refuses_a_bad_default_policy_name(settings):

@@ -1,10 +1,9 @@
-"""Helpers of the policy tests: policies to push, a registry beside the service, Redis snapshots."""
+"""Helpers of the policy tests: policies to push, a registry beside the service."""
 
 from __future__ import annotations
 
 import uuid
 
-import redis.asyncio as redis
 from google.protobuf import duration_pb2
 
 from guardrails.catalog import CheckCatalog
@@ -69,12 +68,3 @@ def registry(settings: Settings) -> tuple[PolicyRegistry, RedisPromptStore]:
     context = PluginContext(settings)
     store = RedisPromptStore(RedisPromptStoreConfig(namespace="policy"), context)
     return PolicyRegistry(store, CheckCatalog(PluginRegistry(), context)), store
-
-
-async def snapshot(url: str) -> dict[bytes, bytes]:
-    """Every key of the Redis database with its serialised value, to compare states."""
-    connection = redis.Redis.from_url(url)
-    try:
-        return {key: await connection.dump(key) async for key in connection.scan_iter(count=1000)}
-    finally:
-        await connection.aclose()

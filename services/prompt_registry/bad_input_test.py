@@ -8,7 +8,8 @@ import pytest
 from llmops.v1 import common_pb2
 from llmops.v1 import prompt_registry_pb2 as pb
 from llmops_core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
-from prompt_registry.testing import chat, prompt_with_versions, snapshot, text
+from llmops_core.testing import redis_snapshot
+from prompt_registry.testing import chat, prompt_with_versions, text
 
 _NAME = "bad/input"  # created by the test with versions 1 and 2, production -> 1, staging -> 2
 
@@ -302,12 +303,12 @@ async def test_a_bad_request_fails_with_an_actionable_message_and_changes_nothin
     client, redis_url, rpc, request_, error, message
 ):
     await _prepare(client)
-    before = await snapshot(redis_url)
+    before = await redis_snapshot(redis_url)
     with pytest.raises(error, match=message) as caught:
         await getattr(client.rpc, rpc)(request_)
     assert type(caught.value) is error
     assert caught.value.reason not in ("", "INTERNAL", "UNKNOWN")
-    assert await snapshot(redis_url) == before
+    assert await redis_snapshot(redis_url) == before
 
 
 async def _prepare(client) -> None:

@@ -6,7 +6,8 @@ import pytest
 
 from llmops.v1 import prompt_registry_pb2 as pb
 from llmops_core.errors import InvalidArgumentError
-from prompt_registry.testing import chat, snapshot, text, unique_name
+from llmops_core.testing import redis_snapshot
+from prompt_registry.testing import chat, text, unique_name
 
 
 def _spec(name: str, content: pb.PromptContent, *labels: str, **fields) -> pb.PromptSpec:
@@ -32,13 +33,13 @@ async def test_import_creates_changed_versions_moves_labels_and_is_idempotent(cl
         (f"{folder}/b", 1, True, ["staging", "production"], ""),
     ]
     assert first[0].version.author == "ci" and list(first[0].version.tags) == ["x"]
-    before = await snapshot(redis_url)
+    before = await redis_snapshot(redis_url)
     again = await _import(client, *specs, author="ci")
     assert [(r.version.version, r.created, list(r.labels_moved)) for r in again] == [
         (1, False, []),
         (1, False, []),
     ]
-    assert await snapshot(redis_url) == before  # nothing written, not even an audit event
+    assert await redis_snapshot(redis_url) == before  # nothing written, not even an audit event
     changed = await _import(client, _spec(f"{folder}/a", chat("A, revised"), "production"))
     assert (changed[0].version.version, changed[0].created) == (2, True)
     assert list(changed[0].labels_moved) == ["production"]
@@ -55,7 +56,7 @@ async def test_import_creates_changed_versions_moves_labels_and_is_idempotent(cl
 async def test_a_dry_run_reports_without_changing_anything(client, redis_url):
     folder = unique_name("dry")
     await _import(client, _spec(f"{folder}/a", text("one"), "production"))
-    before = await snapshot(redis_url)
+    before = await redis_snapshot(redis_url)
     report = await _import(
         client,
         _spec(f"{folder}/a", text("two"), "production"),
@@ -70,7 +71,7 @@ async def test_a_dry_run_reports_without_changing_anything(client, redis_url):
         (1, True, ["staging"]),
         (1, False, []),
     ]
-    assert await snapshot(redis_url) == before
+    assert await redis_snapshot(redis_url) == before
 
 
 async def test_one_bad_spec_fails_alone(client):

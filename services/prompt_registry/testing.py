@@ -1,10 +1,8 @@
-"""Helpers of the prompt registry's tests: prompt contents, pushes, store snapshots."""
+"""Helpers of the prompt registry's tests: prompt contents and pushes."""
 
 from __future__ import annotations
 
 import uuid
-
-import redis.asyncio as redis
 
 from llmops.v1 import common_pb2
 from llmops.v1 import prompt_registry_pb2 as pb
@@ -45,12 +43,3 @@ async def prompt_with_versions(client, count: int, folder: str = "test") -> str:
     for number in range(1, count + 1):
         await push(client, name, text(f"v{number}"))
     return name
-
-
-async def snapshot(url: str) -> dict[bytes, bytes]:
-    """Every key of the Redis database with its serialised value, to compare states."""
-    connection = redis.Redis.from_url(url)
-    try:
-        return {key: await connection.dump(key) async for key in connection.scan_iter(count=1000)}
-    finally:
-        await connection.aclose()
