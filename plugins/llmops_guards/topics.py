@@ -1,13 +1,21 @@
 """Banned topics: text close in meaning to configured topic descriptions.
 
 Each topic is a description or a list of example sentences; they are embedded once per
-instance (on first use) by the Triton embedding model. A text is cut into windows of
-whole sentences (at most ``window_words`` words), all embedded in one batched call, so
-one banned sentence buried in a long harmless text is judged on its own rather than
-diluted. A topic's similarity is the best cosine between any window and any of its
-examples. A text of more than ``max_windows`` windows has only the windows sharing the
-most words with the topics embedded: that bounds the model's work on any input, at the
-price of missing a paraphrase that shares no word with any topic in a very long text.
+instance (on first use). A text is cut into windows of whole sentences (at most
+``window_words`` words), all embedded in one batched call, so one banned sentence buried
+in a long harmless text is judged on its own rather than diluted. A short text (up to a
+calibrated number of words) is judged whole: with `guard` it shares the input checks'
+own call and costs no call of its own. A topic's
+similarity is, in the best window, the mean cosine to the topic's closest examples
+(how many, and the window size, calibrated per model). A text of more than ``max_windows`` windows has only the windows
+sharing the most words with the topics embedded: that bounds the model's work on any
+input, at the price of missing a paraphrase that shares no word with any topic in a very
+long text.
+
+The default model is `guard`, whose `embedding` is the static embedding mapped onto
+all-MiniLM-L6-v2's sentence space (guard-models/calibrate_topics.py): about as good as
+MiniLM itself on the labelled topics at a fraction of its cost. ``model: minilm`` runs
+the full MiniLM instead.
 
 The score maps cosine linearly around ``similarity``: ``similarity`` scores 0.5,
 ``similarity +- MARGIN`` scores 1 and 0. Cosines mean different things under different
@@ -19,8 +27,10 @@ encoders, so the default ``similarity`` is per model (``CALIBRATED``, chosen on 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -28,17 +38,34 @@ from pydantic import Field, field_validator, model_validator
 from tritonclient.grpc import service_pb2
 
 from llmops_core import Finding, GuardInput, Health, PluginContext
-from llmops_core.errors import ConfigError
 from llmops_guards._base import Action, GuardConfig
 from llmops_guards._models import GUARD_MODEL, GuardModelClient
 from llmops_triton._endpoints import TritonEndpoints
 from llmops_triton.embedder import embed_texts
 
 MARGIN = 0.1
-# Embedding model -> cosine that scores 0.5, calibrated on topics_labelled.jsonl "dev"
-# (best F1, ties to precision). Held-out "test": minilm P 0.90 R 0.76; the static
-# `guard` encoder P 0.38 R 0.60, so minilm is the default despite its own call.
-CALIBRATED: dict[str, float] = {"minilm": 0.34, "guard": 0.62}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    similarity: float  # the cosine that scores 0.5
+    top_examples: int  # a topic's similarity: mean cosine to this many closest examples
+    window_words: int
+    whole_words: int  # a text of at most this many words is judged whole, in no window
+
+
+# Per embedding model, the variant of best F1 on topics_labelled.jsonl "dev" (ties to
+# precision) swept by guard-models/calibrate_topics.py. `guard`: the best among variants
+# that judge a text of up to 64 words whole, so that it costs no call beyond the input
+# checks' shared one (windows of 10 words everywhere: dev F1 0.91, test 0.88, but a call
+# of their own, ~13 ms at 64 tokens). Held-out "test": guard P 0.92 R 0.80 F1 0.86,
+# minilm P 0.90 R 0.76 F1 0.82 (guard-models/artifacts/topics_reference.md).
+CALIBRATED: dict[str, Calibration] = {
+    "guard": Calibration(similarity=0.358, top_examples=2, window_words=32, whole_words=64),
+    "minilm": Calibration(similarity=0.341, top_examples=1, window_words=32, whole_words=0),
+}
+# A model without a calibration is given its similarity (the options refuse it otherwise).
+UNCALIBRATED = Calibration(similarity=0.0, top_examples=1, window_words=20, whole_words=0)
 MAX_EXAMPLES = 200  # per topic
 _TOPIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 # A sentence: up to and including its end mark, or a line.
@@ -52,9 +79,9 @@ class BannedTopicsConfig(GuardConfig):
     action: Action = "block"
     topics: dict[str, str | list[str]] = Field(default_factory=dict)
     similarity: float | None = Field(default=None, ge=-1.0, le=1.0)  # None: CALIBRATED[model]
-    window_words: int = Field(default=20, ge=4, le=256)
+    window_words: int | None = Field(default=None, ge=4, le=256)  # None: the model's
     max_windows: int = Field(default=32, ge=1, le=256)
-    model: str | None = None  # default: triton.embedding_model
+    model: str = GUARD_MODEL
     endpoints: list[str] | None = None  # default: triton.endpoints
 
     @field_validator("topics")
@@ -74,7 +101,7 @@ class BannedTopicsConfig(GuardConfig):
 
     @model_validator(mode="after")
     def _calibrated(self) -> BannedTopicsConfig:
-        if self.similarity is None and self.model is not None and self.model not in CALIBRATED:
+        if self.similarity is None and self.model not in CALIBRATED:
             raise ValueError(_uncalibrated(self.model))
         return self
 
@@ -99,10 +126,12 @@ class BannedTopicsGuard:
 
     def __init__(self, config: BannedTopicsConfig, context: PluginContext) -> None:
         self.config = config
-        self.model = config.model or context.settings.triton.embedding_model
-        if config.similarity is None and self.model not in CALIBRATED:
-            raise ConfigError(_uncalibrated(self.model))
-        self.similarity = CALIBRATED[self.model] if config.similarity is None else config.similarity
+        self.model = config.model
+        calibration = CALIBRATED.get(self.model, UNCALIBRATED)
+        self.similarity = calibration.similarity if config.similarity is None else config.similarity
+        self.top_examples = calibration.top_examples
+        self.window_words = config.window_words or calibration.window_words
+        self.whole_words = calibration.whole_words
         self.endpoints = TritonEndpoints(config.endpoints or context.settings.triton.endpoints)
         self._names: list[str] = []
         self._owners: np.ndarray | None = None  # topic index of each example row
@@ -133,16 +162,25 @@ class BannedTopicsGuard:
         if not config.topics or not item.text.strip():
             return []
         examples, owners = await self._topic_vectors()
-        spans = most_topical(
-            item.text, windows(item.text, config.window_words), self._vocabulary, config.max_windows
-        )
+        if _at_most_words(item.text, self.whole_words):
+            spans = [(0, len(item.text))]
+        else:
+            spans = most_topical(
+                item.text,
+                windows(item.text, self.window_words),
+                self._vocabulary,
+                config.max_windows,
+            )
         vectors = _unit(await self._window_vectors(item, spans))
         cosines = vectors @ examples.T  # windows x examples
         findings = []
         for topic, name in enumerate(self._names):
-            columns = cosines[:, owners == topic]
-            window, _ = np.unravel_index(int(np.argmax(columns)), columns.shape)
-            best = float(columns[window].max())
+            columns = np.sort(cosines[:, owners == topic], axis=1)
+            # The mean of the closest examples, not the closest alone: one example that
+            # shares a few words with a harmless text no longer decides by itself.
+            similarities = columns[:, -self.top_examples :].mean(axis=1)
+            window = int(np.argmax(similarities))
+            best = float(similarities[window])
             score = min(1.0, max(0.0, 0.5 + (best - self.similarity) / (2 * MARGIN)))
             if score > 0.0:
                 findings.append(
@@ -198,6 +236,11 @@ def windows(text: str, window_words: int) -> list[tuple[int, int]]:
     ]
     sentences = [words for words in sentences if words]
     return _pack(sentences, window_words) if sentences else [(0, len(text))]
+
+
+def _at_most_words(text: str, limit: int) -> bool:
+    # Stops counting past the limit: a huge text costs no more than a short one here.
+    return sum(1 for _ in itertools.islice(_WORD.finditer(text), limit + 1)) <= limit
 
 
 def most_topical(

@@ -13,9 +13,14 @@ from pydantic import ValidationError
 from tritonclient.grpc.aio import InferenceServerClient
 
 from llmops_core import GuardInput, PluginContext, Settings, SharedWork
-from llmops_core.errors import ConfigError
 from llmops_guards.injection import PromptInjectionConfig, PromptInjectionGuard
-from llmops_guards.topics import BannedTopicsConfig, BannedTopicsGuard, most_topical, windows
+from llmops_guards.topics import (
+    CALIBRATED,
+    BannedTopicsConfig,
+    BannedTopicsGuard,
+    most_topical,
+    windows,
+)
 
 DATA = Path(__file__).parents[2] / "guard-models" / "data"
 TOPICS = {
@@ -55,15 +60,21 @@ def _flags(findings, threshold: float) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("split", "least_precision", "least_recall"),
+    ("model", "split", "least_precision", "least_recall"),
     # Similarity calibrated on "dev" (best F1, ties to precision); "test" held out.
-    # Measured with minilm: dev P 0.89 R 0.87, test P 0.90 R 0.76.
-    [("dev", 0.85, 0.85), ("test", 0.85, 0.7)],
+    # Measured in-process by guard-models/calibrate_topics.py: guard dev P 0.95 R 0.87,
+    # test P 0.92 R 0.80; minilm dev P 0.91 R 0.87, test P 0.90 R 0.76.
+    [
+        ("guard", "dev", 0.9, 0.85),
+        ("guard", "test", 0.85, 0.75),
+        ("minilm", "dev", 0.85, 0.85),
+        ("minilm", "test", 0.85, 0.7),
+    ],
 )
 async def test_precision_and_recall_on_the_labelled_set(
-    triton_url, split, least_precision, least_recall
+    triton_url, model, split, least_precision, least_recall
 ):
-    guard = _guard(triton_url)
+    guard = _guard(triton_url, model=model)
     threshold = guard.config.threshold
     flagged = correct = on_topic = found = 0
     for row in (r for r in ROWS if r["split"] == split):
@@ -86,16 +97,18 @@ async def test_a_topic_buried_in_a_long_text_is_found_in_its_window(triton_url):
     [investing] = [f for f in findings if f.category == "topic.investing"]
     assert investing.score >= 0.5
     [(start, end)] = investing.spans
-    assert sentence in text[start:end] and end - start < 400
+    # The window holds the sentence or, a sentence longer than a window, a part of it.
+    at = text.index(sentence)
+    assert start < at + len(sentence) and end > at and end - start < 400
     # Others may fire too ("double my savings" is close to gambling), but only there.
     assert {f.spans for f in findings if f.score >= 0.5} == {investing.spans}
     await guard.close()
 
 
 async def test_one_embedding_call_per_text_is_shared_between_checks(triton_url):
-    model = Settings().triton.embedding_model
-    politics = _guard(triton_url, topics={"politics": TOPICS["politics"]})
-    weapons = _guard(triton_url, topics={"weapons": TOPICS["weapons"]})
+    model = "minilm"  # its own call: not shared with the other input checks
+    politics = _guard(triton_url, model=model, topics={"politics": TOPICS["politics"]})
+    weapons = _guard(triton_url, model=model, topics={"weapons": TOPICS["weapons"]})
     await politics.check(GuardInput("warm-up: embeds the topics", "input"))
     await weapons.check(GuardInput("warm-up: embeds the topics", "input"))
     before = await _requests(triton_url, model)
@@ -180,11 +193,13 @@ def test_a_long_text_embeds_the_windows_that_share_most_words_with_the_topics():
 async def test_a_model_without_a_calibration_needs_a_similarity():
     with pytest.raises(ValidationError, match="no calibrated similarity for embedding model 'e5'"):
         BannedTopicsConfig(model="e5")
-    assert BannedTopicsConfig(model="e5", similarity=0.6).similarity == 0.6
-    elsewhere = PluginContext(Settings(triton={"embedding_model": "e5"}))
-    with pytest.raises(ConfigError, match="set the option 'similarity'"):
-        BannedTopicsGuard(BannedTopicsConfig(), elsewhere)
-    assert BannedTopicsGuard(BannedTopicsConfig(similarity=0.6), elsewhere).similarity == 0.6
+    context = PluginContext(Settings())
+    assert (
+        BannedTopicsGuard(BannedTopicsConfig(model="e5", similarity=0.6), context).similarity == 0.6
+    )
+    # The default is the input checks' own `guard` model, calibrated.
+    default = BannedTopicsGuard(BannedTopicsConfig(), context)
+    assert default.model == "guard" and default.similarity == CALIBRATED["guard"].similarity
 
 
 async def test_with_the_guard_model_a_short_text_shares_the_input_checks_call(triton_url):
