@@ -39,10 +39,6 @@ class EmbeddingMap:
         probe = json.loads(stem.with_suffix(".json").read_text())["encoder"]["probe"]
         return cls(arrays["weight"], arrays["bias"], probe)
 
-    @property
-    def dimensions(self) -> int:
-        return int(self.weight.shape[1])
-
     def __call__(self, embedding: np.ndarray) -> np.ndarray:
         """(N, D) unit rows; a text with no known token (zero row) stays zero."""
         mapped = embedding @ self.weight + self.bias
