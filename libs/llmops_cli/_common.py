@@ -12,6 +12,7 @@ import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from llmops_cli._as_code import Exported, PushedFile
 from llmops_cli._output import Output
@@ -84,6 +85,19 @@ def move_options(parser: argparse.ArgumentParser) -> None:
 def author(args: argparse.Namespace) -> str:
     """--author, else the user's login name."""
     return args.author or os.environ.get("USER") or os.environ.get("USERNAME") or "llmops-cli"
+
+
+def label_change(args: argparse.Namespace) -> dict[str, Any]:
+    """Request fields of a change to a label: its name, the label, author and reason."""
+    return {"name": args.name, "label": args.label, "author": author(args), "reason": args.reason}
+
+
+def label_move(args: argparse.Namespace) -> dict[str, Any]:
+    """Request fields of a label move (see move_options): a change's, --force and --expect."""
+    fields = label_change(args) | {"allow_protected": args.force}
+    if args.expect is not None:  # optional in the request: unset means no compare-and-set
+        fields["expected_version"] = args.expect
+    return fields
 
 
 # --- errors ---------------------------------------------------------------------------------

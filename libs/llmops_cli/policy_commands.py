@@ -271,16 +271,7 @@ async def _diff(args, settings: Settings, out: Output) -> int:
 
 
 async def _label(args, settings: Settings, out: Output) -> int:
-    request = pb.SetPolicyLabelRequest(
-        name=args.name,
-        label=args.label,
-        version=args.version,
-        allow_protected=args.force,
-        author=_common.author(args),
-        reason=args.reason,
-    )
-    if args.expect is not None:
-        request.expected_version = args.expect
+    request = pb.SetPolicyLabelRequest(version=args.version, **_common.label_move(args))
     async with _client(settings) as client:
         response = await client.rpc.SetPolicyLabel(request)
     label = response.label
@@ -289,17 +280,9 @@ async def _label(args, settings: Settings, out: Output) -> int:
 
 
 async def _rollback(args, settings: Settings, out: Output) -> int:
-    request = pb.RollbackPolicyLabelRequest(
-        name=args.name,
-        label=args.label,
-        allow_protected=args.force,
-        author=_common.author(args),
-        reason=args.reason,
-    )
+    request = pb.RollbackPolicyLabelRequest(**_common.label_move(args))
     if args.to is not None:
         request.version = args.to
-    if args.expect is not None:
-        request.expected_version = args.expect
     async with _client(settings) as client:
         response = await client.rpc.RollbackPolicyLabel(request)
     label = response.label
@@ -314,13 +297,7 @@ async def _rollback(args, settings: Settings, out: Output) -> int:
 async def _protect(args, settings: Settings, out: Output) -> int:
     async with _client(settings) as client:
         response = await client.rpc.ProtectPolicyLabel(
-            pb.ProtectPolicyLabelRequest(
-                name=args.name,
-                label=args.label,
-                protected=not args.off,
-                author=_common.author(args),
-                reason=args.reason,
-            )
+            pb.ProtectPolicyLabelRequest(protected=not args.off, **_common.label_change(args))
         )
     state = "protected" if response.label.protected else "not protected"
     out.result(to_dict(response), human=f"{args.name}: {response.label.name} is {state}")

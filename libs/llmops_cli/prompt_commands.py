@@ -335,16 +335,8 @@ async def _diff(args, settings: Settings, out: Output) -> int:
 
 async def _label(args, settings: Settings, out: Output) -> int:
     request = pb.SetLabelRequest(
-        name=args.name,
-        label=args.label,
-        version=args.version,
-        allow_protected=args.force,
-        author=_common.author(args),
-        reason=args.reason,
-        evaluation_run_id=args.evaluation_run,
+        version=args.version, evaluation_run_id=args.evaluation_run, **_common.label_move(args)
     )
-    if args.expect is not None:
-        request.expected_version = args.expect
     async with _client(settings) as client:
         response = await client.rpc.SetLabel(request)
     label = response.label
@@ -353,17 +345,9 @@ async def _label(args, settings: Settings, out: Output) -> int:
 
 
 async def _rollback(args, settings: Settings, out: Output) -> int:
-    request = pb.RollbackLabelRequest(
-        name=args.name,
-        label=args.label,
-        allow_protected=args.force,
-        author=_common.author(args),
-        reason=args.reason,
-    )
+    request = pb.RollbackLabelRequest(**_common.label_move(args))
     if args.to is not None:
         request.version = args.to
-    if args.expect is not None:
-        request.expected_version = args.expect
     async with _client(settings) as client:
         response = await client.rpc.RollbackLabel(request)
     label = response.label
@@ -424,13 +408,7 @@ async def _history(args, settings: Settings, out: Output) -> int:
 async def _protect(args, settings: Settings, out: Output) -> int:
     async with _client(settings) as client:
         response = await client.rpc.ProtectLabel(
-            pb.ProtectLabelRequest(
-                name=args.name,
-                label=args.label,
-                protected=not args.off,
-                author=_common.author(args),
-                reason=args.reason,
-            )
+            pb.ProtectLabelRequest(protected=not args.off, **_common.label_change(args))
         )
     state = "protected: moving it needs --force" if response.label.protected else "not protected"
     out.result(to_dict(response), human=f"{args.name}: {args.label} is {state}")
@@ -442,16 +420,8 @@ async def _split(args, settings: Settings, out: Output) -> int:
     if len(set(versions)) < len(versions):
         args.usage_error("each version may appear only once in a split")
     request = pb.SetLabelSplitRequest(
-        name=args.name,
-        label=args.label,
-        splits=args.arms,
-        allow_protected=args.force,
-        author=_common.author(args),
-        reason=args.reason,
-        evaluation_run_ids=args.evaluation_run,
+        splits=args.arms, evaluation_run_ids=args.evaluation_run, **_common.label_move(args)
     )
-    if args.expect is not None:
-        request.expected_version = args.expect
     async with _client(settings) as client:
         response = await client.rpc.SetLabelSplit(request)
     label = response.label
