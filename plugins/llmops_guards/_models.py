@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from tritonclient.grpc import service_pb2
 
+from llmops_core import GuardInput
 from llmops_triton._endpoints import TritonEndpoints
 from llmops_triton._tensors import infer_request, outputs_of
 
@@ -85,3 +86,14 @@ class GuardModelClient:
             )
             for i in range(n)
         ]
+
+
+async def shared_analyses(
+    item: GuardInput, client: GuardModelClient, spans: Sequence[tuple[int, int]]
+) -> list[GuardAnalysis]:
+    """`guard`'s analyses of these windows of ``item.text``, asked once per request: checks
+    that cut a text the same way (harm and banned-topics do by default) share one call."""
+    texts = tuple(item.text[start:end] for start, end in spans)
+    return await item.shared.once(
+        ("guard-windows", client.key, texts), lambda: client.analyze_many(texts)
+    )

@@ -8,10 +8,11 @@ identities). Each probability is calibrated so that 0.5 is the operating point p
 validation data; the card has the held-out figures.
 
 The whole text is scored through the `guard` call shared with the other model-based
-checks of the request. A text longer than ``window_words`` words is also scored per
-window of whole sentences, all windows in one batched call, so that one hateful sentence
-in a long harmless answer is judged on its own instead of diluted; a category's score is
-the highest of the whole text and its windows, and its span is where that score was.
+checks of the request. A text longer than ``whole_words`` words is also scored per
+window of whole sentences, all windows in one batched call (shared with banned-topics), so
+that one hateful sentence in a long harmless answer is judged on its own instead of
+diluted; a category's score is the highest of the whole text and its windows, and its
+span is where that score was.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pydantic import Field, field_validator
 
 from llmops_core import Finding, GuardInput, Health, PluginContext
 from llmops_guards._base import GuardConfig
-from llmops_guards._models import GUARD_MODEL, GuardModelClient
+from llmops_guards._models import GUARD_MODEL, GuardModelClient, shared_analyses
 from llmops_guards.topics import windows
 from llmops_triton._endpoints import TritonEndpoints
 
@@ -44,7 +45,11 @@ _WORD = re.compile(r"\S+")
 class HarmConfig(GuardConfig):
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     categories: list[str] = Field(default_factory=lambda: list(CATEGORIES))
-    window_words: int = Field(default=24, ge=8, le=512)
+    # A text of at most whole_words words is judged whole; a longer one also per window of
+    # window_words (the banned-topics defaults, so that both share one model call). Windows
+    # stay short: one hateful sentence in 32 words of ordinary text already scores low.
+    whole_words: int = Field(default=64, ge=1, le=4096)
+    window_words: int = Field(default=20, ge=8, le=512)
     max_windows: int = Field(default=32, ge=1, le=128)
     endpoints: list[str] | None = None  # default: triton.endpoints
     model: str = GUARD_MODEL
@@ -91,9 +96,7 @@ class HarmGuard:
             scored, spans = [(await whole).scores], [(0, len(item.text))]
         else:
             # The windows go to the model while the whole text's shared pass is in flight.
-            first, analyses = await asyncio.gather(
-                whole, client.analyze_many([item.text[a:b] for a, b in parts])
-            )
+            first, analyses = await asyncio.gather(whole, shared_analyses(item, client, parts))
             scored = [first.scores, *(a.scores for a in analyses)]
             spans = [(0, len(item.text)), *parts]
         return [self._finding(category, scored, spans) for category in self.config.categories]
@@ -101,7 +104,7 @@ class HarmGuard:
     def _windows(self, text: str) -> list[tuple[int, int]]:
         """At most ``max_windows`` sentence windows; wider ones for a longer text."""
         words = len(_WORD.findall(text))
-        if words <= self.config.window_words:
+        if words <= self.config.whole_words:
             return []
         width = max(self.config.window_words, math.ceil(words / self.config.max_windows))
         spans = windows(text, width)

@@ -39,7 +39,7 @@ from tritonclient.grpc import service_pb2
 
 from llmops_core import Finding, GuardInput, Health, PluginContext
 from llmops_guards._base import Action, GuardConfig
-from llmops_guards._models import GUARD_MODEL, GuardModelClient
+from llmops_guards._models import GUARD_MODEL, GuardModelClient, shared_analyses
 from llmops_triton._endpoints import TritonEndpoints
 from llmops_triton.embedder import embed_texts
 
@@ -58,10 +58,11 @@ class Calibration:
 # precision) swept by guard-models/calibrate_topics.py. `guard`: the best among variants
 # that judge a text of up to 64 words whole, so that it costs no call beyond the input
 # checks' shared one (windows of 10 words everywhere: dev F1 0.91, test 0.88, but a call
-# of their own, ~13 ms at 64 tokens). Held-out "test": guard P 0.92 R 0.80 F1 0.86,
-# minilm P 0.90 R 0.76 F1 0.82 (guard-models/artifacts/topics_reference.md).
+# of their own, ~13 ms at 64 tokens). Windows of 20 words (dev F1 0.90, held-out "test"
+# P 0.93 R 0.82 F1 0.87) are the harm check's too, so both read one windowed call; minilm:
+# test P 0.90 R 0.76 F1 0.82 (guard-models/artifacts/topics_reference.md).
 CALIBRATED: dict[str, Calibration] = {
-    "guard": Calibration(similarity=0.358, top_examples=2, window_words=32, whole_words=64),
+    "guard": Calibration(similarity=0.358, top_examples=2, window_words=20, whole_words=64),
     "minilm": Calibration(similarity=0.341, top_examples=1, window_words=32, whole_words=0),
 }
 # A model without a calibration is given its similarity (the options refuse it otherwise).
@@ -218,6 +219,8 @@ class BannedTopicsGuard:
             client, text = self._client, item.text
             key = ("guard-model", client.key, text)
             return [(await item.shared.once(key, lambda: client.analyze(text))).embedding]
+        if self._client is not None:
+            return [a.embedding for a in await shared_analyses(item, self._client, spans)]
         texts = [item.text[start:end] for start, end in spans]
         key = ("embeddings", self.model, tuple(self.endpoints.endpoints), tuple(texts))
         return await item.shared.once(key, lambda: self._embed(texts))
