@@ -41,6 +41,7 @@ from google.protobuf import duration_pb2, json_format, struct_pb2
 from llmops.v1 import common_pb2
 from llmops.v1 import guardrails_pb2 as pb
 from llmops_core.errors import InvalidArgumentError
+from llmops_sdk._yaml_fields import names_field, text_field
 
 SUFFIX = ".yaml"
 DEFAULT_AUTHOR = "policy-file"
@@ -104,7 +105,7 @@ def load_policy_file(path: Path) -> PolicyFile:
     try:
         _known_keys(data, _KEYS, "a policy file")
         policy = _policy(data)
-        labels = tuple(_strings(data, "labels"))
+        labels = tuple(names_field(data, "labels"))
     except (TypeError, ValueError, json_format.ParseError) as exc:
         raise InvalidArgumentError(f"{path}: {exc}", reason="INVALID_POLICY_FILE") from exc
     return PolicyFile(path=path, policy=policy, labels=labels)
@@ -171,9 +172,9 @@ def float32_value(value: float) -> float:
 def _policy(data: dict[str, Any]) -> pb.Policy:
     policy = pb.Policy(
         name=data["name"],
-        description=_text(data, "description"),
-        commit_message=_text(data, "commit_message"),
-        author=_text(data, "author"),
+        description=text_field(data, "description"),
+        commit_message=text_field(data, "commit_message"),
+        author=text_field(data, "author"),
     )
     if "failure_mode" in data:
         policy.failure_mode = _choice(data["failure_mode"], _MODES, "failure_mode")
@@ -259,24 +260,6 @@ def _known_keys(data: dict[str, Any], keys: tuple[str, ...], what: str) -> None:
     if unknown:
         # A misspelt key ("treshold:", "label:") would otherwise change nothing, silently.
         raise ValueError(f"unknown key(s) {', '.join(unknown)}; {what} has {', '.join(keys)}")
-
-
-def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValueError(f"{key} must be text")
-    return value
-
-
-def _strings(data: dict[str, Any], key: str) -> list[str]:
-    value = data.get(key) or []
-    if isinstance(value, str):  # `labels: staging` means one label
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{key} must be a list of names")
-    return value
 
 
 # --- protobuf -> file ------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from google.protobuf import json_format
 from llmops.v1 import prompt_registry_pb2 as pb
 from llmops_core import templates
 from llmops_core.errors import InvalidArgumentError
+from llmops_sdk._yaml_fields import names_field, text_field
 
 SUFFIX = ".yaml"
 DEFAULT_AUTHOR = "prompt-file"
@@ -83,7 +84,7 @@ def load_prompt_file(path: Path) -> PromptFile:
         raise InvalidArgumentError(f"{path}: {exc}") from exc
     except InvalidArgumentError as exc:
         raise InvalidArgumentError(f"{path}: {exc}", reason=exc.reason) from exc
-    return PromptFile(path=path, spec=spec, author=_text(data, "author"))
+    return PromptFile(path=path, spec=spec, author=text_field(data, "author"))
 
 
 def read_prompt_file(path: Path) -> pb.CreatePromptVersionRequest:
@@ -172,13 +173,13 @@ def _spec(data: dict[str, Any]) -> pb.PromptSpec:
     kind = data.get("type", "text")
     if kind not in _TYPES:
         raise ValueError(f"type must be text or chat, not {kind!r}")
-    content = pb.PromptContent(type=_TYPES[kind], template=_text(data, "template"))
+    content = pb.PromptContent(type=_TYPES[kind], template=text_field(data, "template"))
     for index, message in enumerate(data.get("messages") or []):
         if not isinstance(message, dict) or set(message) != {"role", "content"}:
             raise ValueError(f"messages[{index}] must be a mapping of role and content")
         content.messages.add(role=str(message["role"]), content=str(message["content"]))
     if "variables" in data:
-        content.variables.extend(_strings(data, "variables"))
+        content.variables.extend(names_field(data, "variables"))
     else:
         texts = [content.template] + [m.content for m in content.messages]
         placeholders = [templates.parse(t, "template").variables for t in texts]
@@ -190,28 +191,10 @@ def _spec(data: dict[str, Any]) -> pb.PromptSpec:
     return pb.PromptSpec(
         name=data["name"],
         content=content,
-        tags=_strings(data, "tags"),
-        commit_message=_text(data, "commit_message"),
-        labels=_strings(data, "labels"),
+        tags=names_field(data, "tags"),
+        commit_message=text_field(data, "commit_message"),
+        labels=names_field(data, "labels"),
     )
-
-
-def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValueError(f"{key} must be text")
-    return value
-
-
-def _strings(data: dict[str, Any], key: str) -> list[str]:
-    value = data.get(key) or []
-    if isinstance(value, str):  # `tags: demo` means one tag
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{key} must be a list of names")
-    return value
 
 
 class _Dumper(yaml.SafeDumper):
