@@ -109,7 +109,11 @@ def _deployment(flavour="ensemble", **serving):
         max_seq_len=4096,
         max_num_tokens=8192,
     )
-    options = {"http_port": _free_port(), "grpc_port": _free_port(), "metrics_port": _free_port()}
+    ports: set[int] = set()
+    while len(ports) < 3:  # the OS may hand the same free port out twice in a row
+        ports.add(_free_port())
+    http, grpc, metrics = sorted(ports)
+    options = {"http_port": http, "grpc_port": grpc, "metrics_port": metrics}
     deployment = prepare(plan, ServingOptions(flavour=flavour, **options, **serving))
     assert deployment.valid
     return deployment
